@@ -145,33 +145,47 @@ class Manifold:
         out = np.full(len(X), np.inf)
         if not self.pieces:
             return out if np.ndim(x) > 1 else out[0]
-        centres, radii = self._spheres()
-        for i, xi in enumerate(X):
-            lb = np.maximum(np.linalg.norm(centres - xi, axis=1) - radii, 0.0)
-            best = np.inf
-            for j in np.argsort(lb):
-                if lb[j] >= best:
-                    break
-                best = min(best, float(self.pieces[j].distance(xi)[0]))
-            out[i] = best
+        segs = [p for p in self.pieces if p.dimension == 1]
+        rest = [p for p in self.pieces if p.dimension != 1]
+        if segs:
+            # 1-D pieces are segments: exact distances, vectorised over points and segments.
+            ends = np.array([p.vertices() for p in segs])  # (S, 2, M)
+            a, b = ends[:, 0], ends[:, 1]
+            ab = b - a
+            L2 = np.maximum(np.einsum("sm,sm->s", ab, ab), 1e-300)
+            for i0 in range(0, len(X), 256):
+                xs = X[i0 : i0 + 256]
+                t = np.einsum("nsm,sm->ns", xs[:, None, :] - a[None], ab) / L2
+                t = np.clip(t, 0.0, 1.0)
+                proj = a[None] + t[..., None] * ab[None]
+                out[i0 : i0 + 256] = np.linalg.norm(xs[:, None, :] - proj, axis=2).min(axis=1)
+        if rest:
+            centres, radii = self._spheres(rest)
+            for i, xi in enumerate(X):
+                lb = np.maximum(np.linalg.norm(centres - xi, axis=1) - radii, 0.0)
+                best = out[i]
+                for j in np.argsort(lb):
+                    if lb[j] >= best:
+                        break
+                    best = min(best, float(rest[j].distance(xi)[0]))
+                out[i] = best
         return out if np.ndim(x) > 1 else out[0]
 
-    def _spheres(self):
-        if getattr(self, "_sph", None) is None:
-            c, r = [], []
-            for p in self.pieces:
-                v = p.polytope.vertices() if p.dimension <= 2 else None
-                if v is None or len(v) == 0:
-                    # n >= 3: no cheap bounding sphere; a zero lower bound visits the piece
-                    cc, _ = p.polytope.chebyshev()
-                    c.append(p.point(cc))
-                    r.append(np.inf)
-                else:
-                    cc = v.mean(axis=0)
-                    c.append(p.point(cc))
-                    r.append(np.max(np.linalg.norm(v - cc, axis=1)))
-            self._sph = (np.array(c), np.array(r))
-        return self._sph
+    def _spheres(self, pieces):
+        """Bounding spheres (centre, radius) of pieces, for pruning distance queries."""
+        c, r = [], []
+        for p in pieces:
+            v = p.polytope.vertices() if p.dimension <= 2 else None
+            if v is None or len(v) == 0:
+                # n >= 3: no cheap bounding sphere; a zero lower bound visits the piece
+                cc, _ = p.polytope.chebyshev()
+                c.append(p.point(cc))
+                r.append(np.inf)
+            else:
+                cc = v.mean(axis=0)
+                c.append(p.point(cc))
+                r.append(np.max(np.linalg.norm(v - cc, axis=1)))
+        return np.array(c), np.array(r)
 
     def contains(self, x, tol: float | None = None) -> np.ndarray | bool:
         """Whether ``x`` lies on the manifold within ``tol`` (default ``1e-8 * scale``)."""
@@ -188,7 +202,11 @@ class Manifold:
         if not np.isfinite(vol).all() or vol.sum() <= 0:
             vol = np.ones(len(self.pieces))
         counts = rng.multinomial(n, vol / vol.sum())
-        pts = [p.point(p.polytope.sample(int(m), rng)) for p, m in zip(self.pieces, counts) if m]
+        pts = [
+            p.point(p.polytope.sample(int(m), rng))
+            for p, m in zip(self.pieces, counts, strict=True)
+            if m
+        ]
         return np.vstack(pts)
 
     def to_dict(self) -> dict:
@@ -215,8 +233,9 @@ class Manifold:
 
 # ------------------------------------------------------------------------------ growth engine
 class _Grower:
-    def __init__(self, model, orbit, kind, lo, hi, glo, ghi, depth, max_pieces, regions, rng,
-                 progress=None):
+    def __init__(
+        self, model, orbit, kind, lo, hi, glo, ghi, depth, max_pieces, regions, rng, progress=None
+    ):
         self.model, self.orbit, self.kind = model, orbit, kind
         self.lo, self.hi, self.glo, self.ghi = lo, hi, glo, ghi
         self.depth, self.max_pieces = depth, max_pieces
@@ -246,8 +265,15 @@ class _Grower:
         if _box_active(red, Gb, gb):
             self.box_cut = True
         o2, p2, _ = recentre(origin, basis, red)
-        piece = Piece(region=np.asarray(region, dtype=bool), depth=depth, origin=o2,
-                      basis=basis, polytope=p2, parent=parent, seed=seed)
+        piece = Piece(
+            region=np.asarray(region, dtype=bool),
+            depth=depth,
+            origin=o2,
+            basis=basis,
+            polytope=p2,
+            parent=parent,
+            seed=seed,
+        )
         piece.link = self._link(piece, parent) if parent is not None else None
         return piece
 
@@ -428,9 +454,7 @@ class _Grower:
         off = seed.basis.T @ (piece.origin - seed.origin)
         Rm = seed.basis.T @ piece.basis
         perp = piece.origin - seed.origin - seed.basis @ off
-        if np.linalg.norm(perp) > 1e-7 * self.model.scale or abs(
-            abs(np.linalg.det(Rm)) - 1
-        ) > 1e-6:
+        if np.linalg.norm(perp) > 1e-7 * self.model.scale or abs(abs(np.linalg.det(Rm)) - 1) > 1e-6:
             return [piece]  # different affine hull: no overlap of positive measure
         Gs = seed.polytope.G @ Rm
         gs = seed.polytope.g - seed.polytope.G @ off
@@ -441,13 +465,15 @@ class _Grower:
         Gacc = np.zeros((0, piece.dimension))
         gacc = np.zeros(0)
         for i in range(len(gs)):
-            part = piece.polytope.intersect(np.vstack([Gacc, -Gs[i : i + 1]]),
-                                            np.concatenate([gacc, -gs[i : i + 1]]))
+            part = piece.polytope.intersect(
+                np.vstack([Gacc, -Gs[i : i + 1]]), np.concatenate([gacc, -gs[i : i + 1]])
+            )
             if not part.is_empty(self.tol):
                 red = part.remove_redundant()
                 o2, p2, _ = recentre(piece.origin, piece.basis, red)
-                q = Piece(piece.region, piece.depth, o2, piece.basis, p2, piece.parent,
-                          seed=piece.seed)
+                q = Piece(
+                    piece.region, piece.depth, o2, piece.basis, p2, piece.parent, seed=piece.seed
+                )
                 q.link = self._link(q, q.parent)
                 parts.append(q)
             Gacc = np.vstack([Gacc, Gs[i : i + 1]])
@@ -515,8 +541,17 @@ def _clip_output(piece: Piece, lo, hi, tol) -> Piece | None:
         return None
     red = poly.remove_redundant()
     clipped = len(red.g) != len(piece.polytope.g) or _box_active(red, Gb, gb)
-    return Piece(piece.region, piece.depth, piece.origin, piece.basis, red, piece.parent,
-                 piece.link, piece.seed, clipped=clipped)
+    return Piece(
+        piece.region,
+        piece.depth,
+        piece.origin,
+        piece.basis,
+        red,
+        piece.parent,
+        piece.link,
+        piece.seed,
+        clipped=clipped,
+    )
 
 
 def grow_manifold(
@@ -544,7 +579,8 @@ def grow_manifold(
         A saddle orbit from :func:`plrnn_manifolds.orbits.find_orbits`.
     kind : {"stable", "unstable"}
     box : box spec, optional
-        Output box, ``(lo, hi)`` arrays or a flat list (see :func:`~plrnn_manifolds.bounds.parse_box`).
+        Output box, ``(lo, hi)`` arrays or a flat list (see
+        :func:`~plrnn_manifolds.bounds.parse_box`).
         Default: :func:`~plrnn_manifolds.bounds.default_box` around long trajectories.
     depth : int, optional
         Maximum number of map steps from the seed (default ``max(20, 4 * period)``).
@@ -598,8 +634,20 @@ def grow_manifold(
     glo, ghi = lo - growth_margin * w, hi + growth_margin * w
     rng = np.random.default_rng(seed)
     regions = RegionInfo.of(model, max_regions=max_regions)
-    gr = _Grower(model, orbit, kind, lo, hi, glo, ghi, int(depth), int(max_pieces), regions,
-                 rng, progress=progress)
+    gr = _Grower(
+        model,
+        orbit,
+        kind,
+        lo,
+        hi,
+        glo,
+        ghi,
+        int(depth),
+        int(max_pieces),
+        regions,
+        rng,
+        progress=progress,
+    )
     seeds, tree, stopped = gr.run(interrupt=interrupt)
     tol = 1e-9 * float(np.max(w))
     pieces = [q for q in (_clip_output(p, lo, hi, tol) for p in tree) if q is not None]

@@ -151,8 +151,8 @@ def _orth(V: np.ndarray, rank_tol: float):
 def forward_image(model: PLMap, piece: Piece, rank_tol: float = 1e-12):
     r"""Image of ``piece`` under its region's affine map :math:`F_d`.
 
-    :math:`o' = J_d o + c_d`, :math:`J_d U = U' R` (QR), polytope :math:`\{s' : G R^{-1} s' \le g\}`,
-    and :math:`s' = R s`.
+    :math:`o' = J_d o + c_d`, :math:`J_d U = U' R` (QR), polytope
+    :math:`\{s' : G R^{-1} s' \le g\}`, and :math:`s' = R s`.
 
     Returns
     -------

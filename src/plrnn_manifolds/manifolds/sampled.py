@@ -123,9 +123,20 @@ def sampled_manifold(
             continue
         pieces.append(Piece(d.astype(bool), 0, o, U, poly.remove_redundant()))
     man = Manifold(
-        orbit=orbit, kind=kind, dimension=dim, pieces=pieces, box=(lo, hi), growth_box=(lo, hi),
-        stopped_by=["depth"], complete=False, max_residual=float("nan"), depth=depth,
-        max_pieces=len(pieces), method="sampled", orbit_id=orbit_id, scale=model.scale,
+        orbit=orbit,
+        kind=kind,
+        dimension=dim,
+        pieces=pieces,
+        box=(lo, hi),
+        growth_box=(lo, hi),
+        stopped_by=["depth"],
+        complete=False,
+        max_residual=float("nan"),
+        depth=depth,
+        max_pieces=len(pieces),
+        method="sampled",
+        orbit_id=orbit_id,
+        scale=model.scale,
         events=["sampled method: pieces are PCA fits to propagated sample points"],
     )
     man.seconds = time.perf_counter() - t0

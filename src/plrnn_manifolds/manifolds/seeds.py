@@ -55,7 +55,11 @@ def one_period_constraints(model: PLMap, orbit, basis, lo, hi) -> tuple[np.ndarr
 
 
 def invariant_seed(
-    C: np.ndarray, c: np.ndarray, T: np.ndarray, radius: float, max_iter: int = 500,
+    C: np.ndarray,
+    c: np.ndarray,
+    T: np.ndarray,
+    radius: float,
+    max_iter: int = 500,
     tol: float = 1e-12,
 ) -> Polytope:
     r"""Maximal positively invariant polytope :math:`\{s: C T^m s \le c,\ m \ge 0\}`.

@@ -53,8 +53,9 @@ def _orbit_dist(Z, pts):
     return np.min(np.linalg.norm(Z[:, None, :] - pts[None, :, :], axis=2), axis=1)
 
 
-def forward_convergence(model, manifold, n: int = 100, n_steps: int | None = None,
-                        seed: int = 0) -> np.ndarray:
+def forward_convergence(
+    model, manifold, n: int = 100, n_steps: int | None = None, seed: int = 0
+) -> np.ndarray:
     """Closest approach of the forward orbit of ``n`` sampled points to the orbit, relative to
     ``model.scale`` (small for points on a stable manifold)."""
     X = manifold.sample(n, seed=seed)

@@ -13,8 +13,28 @@ from .families import (
     plrnn,
     shplrnn,
 )
+from .io import (
+    example_names,
+    example_path,
+    load_model,
+    model_from_dict,
+    model_from_state_dict,
+    model_to_dict,
+    read_state_dict,
+    save_model,
+)
+from .synthetic import bistable_alrnn
 
 __all__ = [
+    "bistable_alrnn",
+    "example_names",
+    "example_path",
+    "load_model",
+    "model_from_dict",
+    "model_from_state_dict",
+    "model_to_dict",
+    "read_state_dict",
+    "save_model",
     "FAMILIES",
     "alrnn",
     "border_collision",

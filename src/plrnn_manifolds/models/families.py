@@ -35,8 +35,10 @@ def _linear_part(A, M: int) -> np.ndarray:
         return np.diag(A)
     if A.ndim == 2 and A.shape == (M, M):
         return A
-    raise ModelError(f"parameter 'A' must be a vector of length M = {M} or an {M} x {M} matrix, "
-                     f"got shape {A.shape}")
+    raise ModelError(
+        f"parameter 'A' must be a vector of length M = {M} or an {M} x {M} matrix, "
+        f"got shape {A.shape}"
+    )
 
 
 def _input(s, M: int) -> np.ndarray:
@@ -84,6 +86,8 @@ def alrnn(A, W, h, P: int, s=None) -> PLMap:
     A = as_float_array("A", A)
     Am = _linear_part(A, M)
     h = as_float_array("h", h, shape=(M,))
+    if isinstance(P, bool | np.bool_):
+        raise ModelError(f"P (number of ReLU units) must be an integer, got {P!r}")
     try:
         P_int = int(P)
     except (TypeError, ValueError):
@@ -100,7 +104,7 @@ def alrnn(A, W, h, P: int, s=None) -> PLMap:
     return PLMap(Ac, W[:, L:], W2, h + _input(s, M), np.zeros(P), family="alrnn", params=params)
 
 
-def _shallow(A, W1, W2, h1, h2, name):
+def _shallow(A, W1, W2, h1, h2):
     W1 = as_float_array("W1", W1, ndim=2)
     M, H = W1.shape
     Am = _linear_part(A, M)
@@ -113,7 +117,7 @@ def _shallow(A, W1, W2, h1, h2, name):
 
 def shplrnn(A, W1, W2, h1, h2, s=None) -> PLMap:
     r"""Shallow PLRNN :math:`z' = A z + W_1 \mathrm{relu}(W_2 z + h_2) + h_1 (+ s)`."""
-    Am, W1, W2, h1, h2, params = _shallow(A, W1, W2, h1, h2, "shplrnn")
+    Am, W1, W2, h1, h2, params = _shallow(A, W1, W2, h1, h2)
     return PLMap(Am, W1, W2, h1 + _input(s, Am.shape[0]), h2, family="shplrnn", params=params)
 
 
@@ -124,7 +128,7 @@ def clipped_shplrnn(A, W1, W2, h1, h2, s=None) -> PLMap:
     Canonical form: :math:`W_{2c} = [W_2; W_2]`, :math:`h_{2c} = [h_2; 0]`,
     :math:`W_{1c} = [W_1, -W_1]`; the map is bounded whenever :math:`\|A\| < 1`.
     """
-    Am, W1, W2, h1, h2, params = _shallow(A, W1, W2, h1, h2, "clipped_shplrnn")
+    Am, W1, W2, h1, h2, params = _shallow(A, W1, W2, h1, h2)
     return PLMap(
         Am,
         np.hstack([W1, -W1]),
@@ -140,7 +144,8 @@ def dendplrnn(A, W, h, alphas, thetas, s=None) -> PLMap:
     r"""Dendritic PLRNN :math:`z' = A z + W \sum_b \alpha_b \mathrm{relu}(z - \theta_b) + h`.
 
     ``alphas`` has shape ``(B,)`` and ``thetas`` shape ``(M, B)`` (column ``b`` is the threshold
-    vector :math:`\theta_b`), as in the DurstewitzLab code. Canonical form: :math:`W_2` stacks
+    vector :math:`\theta_b`), the shape used by the DurstewitzLab code (whose own formula is
+    :math:`\mathrm{relu}(z + \theta_b)`: the torch loader negates ``thetas``). Canonical form: :math:`W_2` stacks
     ``B`` identities, :math:`h_2 = -\theta_b` stacked, :math:`W_1 = [\alpha_1 W, \dots,
     \alpha_B W]`.
     """
@@ -180,7 +185,8 @@ def pl2d(A_left, A_right, B, normal=(1.0, 0.0), offset: float = 0.0) -> PLMap:
         raise ModelError("the switching-line normal must be non-zero")
     D = Ar - Al
     v = D @ n / nn
-    if not np.allclose(D, np.outer(v, n), atol=1e-12 * max(1.0, np.abs(D).max())):
+    tol = 1e-12 * max(1.0, np.abs(D).max())
+    if not np.allclose(D, np.outer(v, n), rtol=0.0, atol=tol):
         raise ModelError(
             "A_right - A_left must be a rank-one matrix v n^T along the switching-line normal n; "
             "otherwise the map is discontinuous on the switching line"
@@ -188,8 +194,7 @@ def pl2d(A_left, A_right, B, normal=(1.0, 0.0), offset: float = 0.0) -> PLMap:
     # relu(n.X - offset) contributes v (n.X - offset) on the right: the left branch's bias is B,
     # and the right branch then reads A_r X + B - v*offset, the continuous extension.
     params = {"A_left": Al, "A_right": Ar, "B": Bv, "normal": n, "offset": np.array(offset)}
-    return PLMap(Al, v[:, None], n[None, :], Bv, np.array([-offset]), family="pl2d",
-                 params=params)
+    return PLMap(Al, v[:, None], n[None, :], Bv, np.array([-offset]), family="pl2d", params=params)
 
 
 def border_collision(tau_l, delta_l, tau_r, delta_r, c, d, h1, h2) -> PLMap:
@@ -199,14 +204,29 @@ def border_collision(tau_l, delta_l, tau_r, delta_r, c, d, h1, h2) -> PLMap:
     :math:`A_\ast = \begin{pmatrix}\tau_\ast & c\\ -\delta_\ast & d\end{pmatrix}`, :math:`B = (h_1,
     h_2)`.
     """
-    vals = {"tau_l": tau_l, "delta_l": delta_l, "tau_r": tau_r, "delta_r": delta_r, "c": c,
-            "d": d, "h1": h1, "h2": h2}
+    vals = {
+        "tau_l": tau_l,
+        "delta_l": delta_l,
+        "tau_r": tau_r,
+        "delta_r": delta_r,
+        "c": c,
+        "d": d,
+        "h1": h1,
+        "h2": h2,
+    }
     v = {k: float(as_float_array(k, x, ndim=0)) for k, x in vals.items()}
     Al = [[v["tau_l"], v["c"]], [-v["delta_l"], v["d"]]]
     Ar = [[v["tau_r"], v["c"]], [-v["delta_r"], v["d"]]]
     m = pl2d(Al, Ar, [v["h1"], v["h2"]])
-    return PLMap(m.A, m.W1, m.W2, m.h1, m.h2, family="border_collision",
-                 params={k: np.array(x) for k, x in v.items()})
+    return PLMap(
+        m.A,
+        m.W1,
+        m.W2,
+        m.h1,
+        m.h2,
+        family="border_collision",
+        params={k: np.array(x) for k, x in v.items()},
+    )
 
 
 def lozi(a: float = 1.7, b: float = 0.5) -> PLMap:
@@ -218,8 +238,9 @@ def lozi(a: float = 1.7, b: float = 0.5) -> PLMap:
     a = float(as_float_array("a", a, ndim=0))
     b = float(as_float_array("b", b, ndim=0))
     m = pl2d([[a, 1.0], [b, 0.0]], [[-a, 1.0], [b, 0.0]], [1.0, 0.0])
-    return PLMap(m.A, m.W1, m.W2, m.h1, m.h2, family="lozi",
-                 params={"a": np.array(a), "b": np.array(b)})
+    return PLMap(
+        m.A, m.W1, m.W2, m.h1, m.h2, family="lozi", params={"a": np.array(a), "b": np.array(b)}
+    )
 
 
 #: Family name -> (constructor, ordered parameter names) used by the model files.

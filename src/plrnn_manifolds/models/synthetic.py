@@ -1,0 +1,53 @@
+r"""Synthetic models with known structure, for tests, benchmarks and demonstrations.
+
+:func:`bistable_alrnn` builds an ALRNN whose two ReLU units ``a`` and ``b`` inhibit each other,
+
+.. math::
+
+    a' = \alpha a - w\,\mathrm{relu}(b) + h, \qquad b' = \alpha b - w\,\mathrm{relu}(a) + h,
+
+with :math:`\alpha = 0.5`, :math:`w = 1`, :math:`h = 1`: two stable fixed points (``a`` high, ``b``
+low and vice versa) and a saddle at :math:`a = b = h / (1 - \alpha + w)` with one unstable direction
+(eigenvalue :math:`\alpha + w`), so the basin boundary is the saddle's codimension-1 stable
+manifold. The remaining units are contracting and weakly coupled (strength ``coupling``) to and
+from the pair, which bends the boundary away from the symmetric hyperplane.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ModelError
+from ..maps import PLMap
+from .families import alrnn
+
+
+def bistable_alrnn(M: int = 25, P: int = 6, coupling: float = 0.05, seed: int = 0) -> PLMap:
+    """A bistable ALRNN with one codimension-1 saddle (see module docstring).
+
+    Parameters
+    ----------
+    M : int
+        State dimension (>= 3).
+    P : int
+        Number of ReLU units (2 <= P <= M).
+    coupling : float
+        Strength of the random couplings between the bistable pair and the other units.
+    seed : int
+        Seed of the random couplings.
+    """
+    if not (M >= 3 and 2 <= P <= M):
+        raise ModelError(f"bistable_alrnn needs M >= 3 and 2 <= P <= M, got M={M}, P={P}")
+    rng = np.random.default_rng(seed)
+    A = rng.uniform(0.2, 0.6, M)
+    W = coupling * rng.normal(size=(M, M)) / np.sqrt(M)
+    np.fill_diagonal(W, 0.0)
+    h = 0.1 * rng.normal(size=M)
+    a, b = M - P, M - P + 1  # the first two ReLU units
+    A[a] = A[b] = 0.5
+    W[a, :] *= 0.2
+    W[b, :] *= 0.2
+    W[a, b] = W[b, a] = -1.0
+    W[a, a] = W[b, b] = 0.0
+    h[a] = h[b] = 1.0
+    return alrnn(A, W, h, P)
