@@ -19,30 +19,39 @@ def default_box(
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""A box around the model's bounded long-term dynamics, plus a margin.
 
-    Simulates ``n_initial`` seeded initial conditions drawn uniformly from
-    :math:`[-\text{scale}, \text{scale}]^M` for ``n_steps`` steps, keeps the second half of each
-    trajectory that stays finite and within :math:`10^6 \cdot` scale, and takes the coordinate-wise
-    extent of those tails together with ``points`` (e.g. orbit points). Each side is padded by
-    ``margin`` times the width (at least :math:`10^{-3}\cdot` scale).
+    ``n_initial`` seeded initial conditions uniform in :math:`[-r_0, r_0]^M`, with
+    :math:`r_0 = \max(1, \|h_1\|, \max_i |h_{2,i}| / \|W_{2,i}\|)` (so that the region
+    hyperplanes are reached), are iterated for ``n_steps`` steps; the second half of every
+    trajectory that stays finite and below :math:`10^4 \max(r_0, \text{scale})` is kept. The
+    box is the coordinate-wise extent of those tails together with ``points`` (e.g. orbit
+    points), padded on each side by ``margin`` times the width (at least :math:`10^{-3} r_0`).
+    If every trajectory escapes and no points are given, the box is :math:`[-r_0, r_0]^M`.
 
     Returns
     -------
     (lo, hi) : tuple of (M,) ndarrays
+
+    Notes
+    -----
+    Cost :math:`O(n_\text{steps}\, n_\text{initial} (M + H) M)`. Attractors whose basins miss
+    :math:`[-r_0, r_0]^M` entirely are not seen.
     """
     rng = np.random.default_rng(seed)
-    s = model.scale
-    z0 = rng.uniform(-s, s, size=(n_initial, model.M))
+    norms = np.linalg.norm(model.W2, axis=1)
+    dist = np.abs(model.h2) / np.where(norms > 0, norms, np.inf)
+    r0 = float(max(1.0, np.linalg.norm(model.h1), dist.max(initial=0.0)))
+    z0 = rng.uniform(-r0, r0, size=(n_initial, model.M))
     traj = model.trajectory(z0, n_steps // 2, transient=n_steps - n_steps // 2)
-    ok = np.all(np.isfinite(traj) & (np.abs(traj) < 1e6 * s), axis=(0, 2))
+    R = 1e4 * max(r0, model.scale)
+    ok = np.all(np.isfinite(traj) & (np.abs(traj) < R), axis=(0, 2))
     clouds = [traj[:, ok, :].reshape(-1, model.M)]
     if points is not None:
         clouds.append(as_float_array("points", points, error=DataError).reshape(-1, model.M))
     cloud = np.vstack(clouds)
     if cloud.size == 0:
-        lo, hi = -s * np.ones(model.M), s * np.ones(model.M)
-    else:
-        lo, hi = cloud.min(axis=0), cloud.max(axis=0)
-    pad = np.maximum(margin * (hi - lo), 1e-3 * s)
+        return -np.full(model.M, r0), np.full(model.M, r0)
+    lo, hi = cloud.min(axis=0), cloud.max(axis=0)
+    pad = np.maximum(margin * (hi - lo), 1e-3 * r0)
     return lo - pad, hi + pad
 
 
@@ -72,6 +81,7 @@ def parse_box(box, M: int) -> tuple[np.ndarray, np.ndarray]:
     if np.any(lo >= hi):
         bad = np.flatnonzero(lo >= hi)
         raise DataError(
-            f"the box is empty along axis/axes {bad.tolist()} (lo >= hi); give lo < hi for every axis"
+            f"the box is empty along axis/axes {bad.tolist()} (lo >= hi); "
+            "give lo < hi for every axis"
         )
     return lo, hi
