@@ -60,27 +60,57 @@ def _orbit_table(console, result, title="Orbits"):
     from rich.table import Table
 
     t = Table(title=title)
-    for col in ("id", "period", "classification", "n_unstable", "n_stable", "|lambda|max",
-                "flags", "first point"):
+    for col in (
+        "id",
+        "period",
+        "classification",
+        "n_unstable",
+        "n_stable",
+        "|lambda|max",
+        "flags",
+        "first point",
+    ):
         t.add_column(col)
     for i, o in enumerate(result.orbits):
         flags = [n for n in ("flip", "spiral", "near_nonhyperbolic") if getattr(o, n, False)]
         pt = np.array2string(o.points[0], precision=4, max_line_width=60, threshold=6)
-        t.add_row(str(i), str(o.period), o.classification, str(o.n_unstable), str(o.n_stable),
-                  f"{np.abs(o.eigenvalues).max():.4g}", ",".join(flags), pt)
+        t.add_row(
+            str(i),
+            str(o.period),
+            o.classification,
+            str(o.n_unstable),
+            str(o.n_stable),
+            f"{np.abs(o.eigenvalues).max():.4g}",
+            ",".join(flags),
+            pt,
+        )
     console.print(t)
 
 
 @main.command()
 @click.argument("model_file", type=click.Path(dir_okay=False))
-@click.option("--max-period", "-k", default=1, show_default=True, type=click.IntRange(1),
-              help="Largest cycle period searched.")
+@click.option(
+    "--max-period",
+    "-k",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Largest cycle period searched.",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
-              help="Write the orbits as JSON to this file.")
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the orbits as JSON to this file.",
+)
 @click.option("--P", "P", type=int, default=None, help="ALRNN: number of ReLU units (torch files).")
-@click.option("--exhaustive/--no-exhaustive", default=None,
-              help="Force (or forbid) exhaustive enumeration; default: when feasible.")
+@click.option(
+    "--exhaustive/--no-exhaustive",
+    default=None,
+    help="Force (or forbid) exhaustive enumeration; default: when feasible.",
+)
 @click.pass_context
 def orbits(ctx, model_file, max_period, seed, json_out, P, exhaustive):
     """Find fixed points and cycles up to a period, with their stability."""
@@ -91,10 +121,15 @@ def orbits(ctx, model_file, max_period, seed, json_out, P, exhaustive):
     model = _load(model_file, P)
     ex = "auto" if exhaustive is None else exhaustive
     res = find_orbits(model, max_period=max_period, seed=seed, exhaustive=ex)
-    _orbit_table(console, res, title=f"Orbits of {Path(model_file).name} (M={model.M}, "
-                 f"H={model.H}) up to period {max_period}")
-    console.print(f"{len(res.orbits)} orbit(s); search complete: {res.complete} "
-                  f"(method {res.method})")
+    _orbit_table(
+        console,
+        res,
+        title=f"Orbits of {Path(model_file).name} (M={model.M}, "
+        f"H={model.H}) up to period {max_period}",
+    )
+    console.print(
+        f"{len(res.orbits)} orbit(s); search complete: {res.complete} (method {res.method})"
+    )
     if json_out:
         doc = {
             "model": model_summary(model, str(model_file)),
@@ -110,24 +145,41 @@ def orbits(ctx, model_file, max_period, seed, json_out, P, exhaustive):
 
 @main.command()
 @click.argument("model_file", type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Output directory (results.json, report.html).")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output directory (results.json, report.html).",
+)
 @click.option("--max-period", "-k", default=1, show_default=True, type=click.IntRange(1))
-@click.option("--box", default=None,
-              help="Output box: 'lo,hi' for every axis or 'lo1,hi1,...,loM,hiM'. "
-                   "Default: around long trajectories plus a margin.")
-@click.option("--depth", default=None, type=click.IntRange(0),
-              help="Maximum map steps from the seed (default max(20, 4*period)).")
-@click.option("--max-pieces", default=5000, show_default=True, type=click.IntRange(1),
-              help="Piece budget per manifold.")
-@click.option("--method", type=click.Choice(["exact", "sampled"]), default="exact",
-              show_default=True)
+@click.option(
+    "--box",
+    default=None,
+    help="Output box: 'lo,hi' for every axis or 'lo1,hi1,...,loM,hiM'. "
+    "Default: around long trajectories plus a margin.",
+)
+@click.option(
+    "--depth",
+    default=None,
+    type=click.IntRange(0),
+    help="Maximum map steps from the seed (default max(20, 4*period)).",
+)
+@click.option(
+    "--max-pieces",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Piece budget per manifold.",
+)
+@click.option(
+    "--method", type=click.Choice(["exact", "sampled"]), default="exact", show_default=True
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--P", "P", type=int, default=None, help="ALRNN: number of ReLU units (torch files).")
 @click.option("--report/--no-report", default=False, help="Also write report.html.")
 @click.pass_context
-def analyze(ctx, model_file, out_dir, max_period, box, depth, max_pieces, method, seed, P,
-            report):
+def analyze(ctx, model_file, out_dir, max_period, box, depth, max_pieces, method, seed, P, report):
     """Find orbits and grow both manifolds of every saddle; write OUT/results.json."""
     from .analysis import run_analysis
     from .bounds import parse_box
@@ -139,21 +191,44 @@ def analyze(ctx, model_file, out_dir, max_period, box, depth, max_pieces, method
         try:
             vals = [float(v) for v in box.split(",")]
         except ValueError:
-            raise click.BadParameter(f"--box must be comma-separated numbers, got {box!r}") from None
+            raise click.BadParameter(
+                f"--box must be comma-separated numbers, got {box!r}"
+            ) from None
         box_arr = parse_box(vals, model.M)
     t0 = time.perf_counter()
     results, path = run_analysis(
-        model, out_dir, source=str(model_file), max_period=max_period, box=box_arr, depth=depth,
-        max_pieces=max_pieces, method=method, seed=seed, console=console,
+        model,
+        out_dir,
+        source=str(model_file),
+        max_period=max_period,
+        box=box_arr,
+        depth=depth,
+        max_pieces=max_pieces,
+        method=method,
+        seed=seed,
+        console=console,
         progress=_interactive(ctx),
     )
-    console.print(f"wrote {path} in {time.perf_counter() - t0:.1f} s"
-                  + (" (PARTIAL: interrupted)" if results.get("partial") else ""))
+    console.print(
+        f"wrote {path} in {time.perf_counter() - t0:.1f} s"
+        + (" (PARTIAL: interrupted)" if results.get("partial") else "")
+    )
     if report:
         from .report import write_report
 
         rp = write_report(out_dir)
         console.print(f"wrote {rp}")
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--no-figures", is_flag=True, help="Skip the figures (faster).")
+@click.pass_context
+def report(ctx, out_dir, no_figures):
+    """Write DIR/report.html from DIR/results.json (self-contained HTML)."""
+    from .report import write_report
+
+    _console(ctx).print(f"wrote {write_report(out_dir, figures=not no_figures)}")
 
 
 def _register_optional():
