@@ -65,13 +65,22 @@ def run_analysis(
                     console.print(f"growing the {kind} manifold of orbit {i} (period {o.period})")
                 try:
                     if method == "exact":
-                        man = grow_manifold(model, o, kind, box=box, depth=depth,
-                                            max_pieces=max_pieces, seed=seed, orbit_id=i)
+                        man = grow_manifold(
+                            model,
+                            o,
+                            kind,
+                            box=box,
+                            depth=depth,
+                            max_pieces=max_pieces,
+                            seed=seed,
+                            orbit_id=i,
+                        )
                     else:
                         from .manifolds.sampled import sampled_manifold
 
-                        man = sampled_manifold(model, o, kind, box=box, depth=depth,
-                                               seed=seed, orbit_id=i)
+                        man = sampled_manifold(
+                            model, o, kind, box=box, depth=depth, seed=seed, orbit_id=i
+                        )
                     results["manifolds"].append(man.to_dict())
                 except PLRNNManifoldsError as exc:
                     results.setdefault("errors", []).append(

@@ -24,7 +24,8 @@ def default_box(
     hyperplanes are reached), are iterated for ``n_steps`` steps; the second half of every
     trajectory that stays finite and below :math:`10^4 \max(r_0, \text{scale})` is kept. The
     box is the coordinate-wise extent of those tails together with ``points`` (e.g. orbit
-    points), padded on each side by ``margin`` times the width (at least :math:`10^{-3} r_0`).
+    points), padded on each side by ``margin`` times the largest width
+    (at least :math:`10^{-3} r_0`).
     If every trajectory escapes and no points are given, the box is :math:`[-r_0, r_0]^M`.
 
     Returns
@@ -51,7 +52,8 @@ def default_box(
     if cloud.size == 0:
         return -np.full(model.M, r0), np.full(model.M, r0)
     lo, hi = cloud.min(axis=0), cloud.max(axis=0)
-    pad = np.maximum(margin * (hi - lo), 1e-3 * r0)
+    # Isotropic padding: thin directions of the attractor still get room for the manifolds.
+    pad = margin * max(float(np.max(hi - lo)), 1e-3 * r0)
     return lo - pad, hi + pad
 
 

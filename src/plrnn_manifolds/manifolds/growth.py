@@ -34,7 +34,7 @@ import numpy as np
 from ..bounds import default_box, parse_box
 from ..errors import ManifoldError
 from ..maps import PLMap
-from ..polytope import Polytope, cells
+from ..polytope import DEFAULT_TOL, Polytope, cells
 from .pieces import (
     Piece,
     backward_image,
@@ -245,8 +245,10 @@ class _Grower:
         self.complete = True
         self.box_cut = False
         self.depth_hit = False
-        self.tol = 1e-9 * float(np.max(ghi - glo))
+        # Polytope tolerances are relative to each polytope's own scale (see polytope.py).
+        self.tol = DEFAULT_TOL
         self.progress = progress
+        self.row_limit = 4 * (2 * model.M + model.H)
 
     # ---- helpers
     def _event(self, msg):
@@ -261,9 +263,16 @@ class _Grower:
             if not poly.is_empty(self.tol):
                 self.box_cut = True
             return None
-        red = full.remove_redundant()
-        if _box_active(red, Gb, gb):
-            self.box_cut = True
+        if poly.dim <= 2:
+            red = full.remove_redundant()  # no LPs: vertex fast paths
+            if _box_active(red, Gb, gb):
+                self.box_cut = True
+        else:
+            # n >= 3: redundancy removal costs one LP per row, more than the growth step itself,
+            # so it runs only when rows pile up; the box cut is certified by cheap ray shooting.
+            red = full.remove_redundant() if len(full.g) > self.row_limit else full
+            if _rays_hit_box(poly, Gb, gb, full.chebyshev()[0], self.rng):
+                self.box_cut = True
         o2, p2, _ = recentre(origin, basis, red)
         piece = Piece(
             region=np.asarray(region, dtype=bool),
@@ -469,7 +478,7 @@ class _Grower:
                 np.vstack([Gacc, -Gs[i : i + 1]]), np.concatenate([gacc, -gs[i : i + 1]])
             )
             if not part.is_empty(self.tol):
-                red = part.remove_redundant()
+                red = part.remove_redundant() if piece.dimension <= 2 else part
                 o2, p2, _ = recentre(piece.origin, piece.basis, red)
                 q = Piece(
                     piece.region, piece.depth, o2, piece.basis, p2, piece.parent, seed=piece.seed
@@ -534,19 +543,43 @@ def _box_active(poly: Polytope, Gb: np.ndarray, gb: np.ndarray) -> bool:
     return bool(close.any())
 
 
+def _rays_hit_box(poly: Polytope, Gb, gb, centre, rng, n_rays: int = 64) -> bool:
+    """Shoot rays from an interior point of ``poly ∩ box``; True if one leaves through a box
+    facet first, which certifies that the box cuts ``poly`` (False is not a proof of the
+    opposite, so ``"box"`` may be missing from ``stopped_by`` in rare cases for n >= 3)."""
+    centre = np.asarray(centre, dtype=float)
+    G = np.vstack([poly.G, Gb])
+    slack = np.concatenate([poly.g, gb]) - G @ centre
+    D = rng.normal(size=(n_rays, poly.dim))
+    GD = D @ G.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(GD > 1e-14, slack[None, :] / GD, np.inf)
+    first = np.argmin(t, axis=1)
+    hit = np.isfinite(t[np.arange(n_rays), first])
+    return bool(np.any(first[hit] >= len(poly.g)))
+
+
 def _clip_output(piece: Piece, lo, hi, tol) -> Piece | None:
+    """The part of a piece inside the output box (``None`` if it has no interior there).
+
+    Redundant rows are removed for dimension <= 2 only (no LPs needed there); in higher
+    dimensions the box rows are kept, which is exact but leaves some redundant rows.
+    """
     Gb, gb = box_rows(lo, hi, piece.origin, piece.basis)
     poly = piece.polytope.intersect(Gb, gb)
     if poly.is_empty(tol):
         return None
-    red = poly.remove_redundant()
-    clipped = len(red.g) != len(piece.polytope.g) or _box_active(red, Gb, gb)
+    if piece.dimension <= 2:
+        poly = poly.remove_redundant()
+        clipped = _box_active(poly, Gb, gb)
+    else:
+        clipped = True
     return Piece(
         piece.region,
         piece.depth,
         piece.origin,
         piece.basis,
-        red,
+        poly,
         piece.parent,
         piece.link,
         piece.seed,
@@ -649,8 +682,7 @@ def grow_manifold(
         progress=progress,
     )
     seeds, tree, stopped = gr.run(interrupt=interrupt)
-    tol = 1e-9 * float(np.max(w))
-    pieces = [q for q in (_clip_output(p, lo, hi, tol) for p in tree) if q is not None]
+    pieces = [q for q in (_clip_output(p, lo, hi, DEFAULT_TOL) for p in tree) if q is not None]
     scale = model.scale
     res_rng = np.random.default_rng(seed + 1)
     max_res = 0.0

@@ -137,7 +137,8 @@ def recentre(origin, basis, poly: Polytope):
     """
     c, _ = poly.chebyshev()
     c = np.asarray(c, dtype=float)
-    return origin + basis @ c, Polytope.from_halfspaces(poly.G, poly.g - poly.G @ c), c
+    # translate() carries the cached Chebyshev ball, vertices and redundancy flags over.
+    return origin + basis @ c, poly.translate(-c), c
 
 
 def _orth(V: np.ndarray, rank_tol: float):
@@ -189,6 +190,18 @@ def backward_image(model: PLMap, piece: Piece, d, cond_max: float = 1e12):
     return x0, U2, piece.polytope.affine_image(R), Rinv
 
 
+def residual_points(poly: Polytope, n: int, rng) -> np.ndarray:
+    """Points of a polytope for residual checks: uniform samples for dimension <= 2 (cheap exact
+    samplers), otherwise points of the Chebyshev ball (a hit-and-run chain per piece would cost
+    far more than the check itself, and any interior point tests the affine link)."""
+    if poly.dim <= 2:
+        return poly.sample(n, rng)
+    c, r = poly.chebyshev()
+    v = rng.normal(size=(n, poly.dim))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    return np.asarray(c) + (r * rng.random((n, 1))) * v
+
+
 def link_residual(model: PLMap, piece: Piece, kind: str, n: int, rng) -> float:
     """One-step residual of ``piece`` against its parent, evaluated with the true map ``F``.
 
@@ -200,7 +213,7 @@ def link_residual(model: PLMap, piece: Piece, kind: str, n: int, rng) -> float:
         return 0.0
     R, t = piece.link
     par = piece.parent
-    s = piece.polytope.sample(n, rng)
+    s = residual_points(piece.polytope, n, rng)
     if kind == "stable":
         x = piece.point(s)
         pred = par.point(s @ R.T + t)

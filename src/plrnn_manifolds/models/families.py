@@ -145,7 +145,8 @@ def dendplrnn(A, W, h, alphas, thetas, s=None) -> PLMap:
 
     ``alphas`` has shape ``(B,)`` and ``thetas`` shape ``(M, B)`` (column ``b`` is the threshold
     vector :math:`\theta_b`), the shape used by the DurstewitzLab code (whose own formula is
-    :math:`\mathrm{relu}(z + \theta_b)`: the torch loader negates ``thetas``). Canonical form: :math:`W_2` stacks
+    :math:`\mathrm{relu}(z + \theta_b)`: the torch loader negates ``thetas``).
+    Canonical form: :math:`W_2` stacks
     ``B`` identities, :math:`h_2 = -\theta_b` stacked, :math:`W_1 = [\alpha_1 W, \dots,
     \alpha_B W]`.
     """

@@ -6,10 +6,13 @@ r"""Synthetic models with known structure, for tests, benchmarks and demonstrati
 
     a' = \alpha a - w\,\mathrm{relu}(b) + h, \qquad b' = \alpha b - w\,\mathrm{relu}(a) + h,
 
-with :math:`\alpha = 0.5`, :math:`w = 1`, :math:`h = 1`: two stable fixed points (``a`` high, ``b``
-low and vice versa) and a saddle at :math:`a = b = h / (1 - \alpha + w)` with one unstable direction
-(eigenvalue :math:`\alpha + w`), so the basin boundary is the saddle's codimension-1 stable
-manifold. The remaining units are contracting and weakly coupled (strength ``coupling``) to and
+with :math:`\alpha = 0.8`, :math:`w = 0.4`, :math:`h = 1`: two stable fixed points (``a`` high,
+``b`` low and vice versa) and a saddle at :math:`a = b = h / (1 - \alpha + w)` with one unstable
+direction (eigenvalue :math:`\alpha + w = 1.2`), so the basin boundary is the saddle's
+codimension-1 stable manifold. Because :math:`w < \alpha`, every region Jacobian of the pair has
+positive determinant :math:`\alpha^2 - w^2` or :math:`\alpha^2`, which keeps the map invertible
+for small couplings. The remaining units are contracting and weakly coupled (strength
+``coupling``) to and
 from the pair, which bends the boundary away from the symmetric hyperplane.
 """
 
@@ -44,10 +47,10 @@ def bistable_alrnn(M: int = 25, P: int = 6, coupling: float = 0.05, seed: int = 
     np.fill_diagonal(W, 0.0)
     h = 0.1 * rng.normal(size=M)
     a, b = M - P, M - P + 1  # the first two ReLU units
-    A[a] = A[b] = 0.5
+    A[a] = A[b] = 0.8
     W[a, :] *= 0.2
     W[b, :] *= 0.2
-    W[a, b] = W[b, a] = -1.0
+    W[a, b] = W[b, a] = -0.4
     W[a, a] = W[b, b] = 0.0
     h[a] = h[b] = 1.0
     return alrnn(A, W, h, P)
