@@ -162,7 +162,7 @@ def _quiet(fn, *args, **kw):
 def test_scyfi_finds_every_fixed_point_and_2cycle(case):
     seed, model, ref = case
     res = _quiet(find_orbits, model, 2, exhaustive=False)
-    assert res.method == "scycfi" and not res.complete
+    assert res.method == "scyfi" and not res.complete
     atol = 1e-7 * model.scale
     assert_same_sets([o.points for o in res.fixed_points()], ref[1], atol, "fixed points")
     assert_same_sets([o.points for o in res.cycles(2)], ref[2], atol, "2-cycles")
@@ -513,4 +513,26 @@ def test_budget_exceeded_and_auto_fallback():
     res = _quiet(find_orbits, model, 1, exhaustive="auto", outer_restarts=20)
     assert res.method == "exhaustive" and res.complete  # 2^12 = 4096 <= 2^16
     res = _quiet(find_orbits, model, 2, exhaustive="auto", outer_restarts=20)
-    assert res.method == "scycfi" and not res.complete and res.notes
+    assert res.method == "scyfi" and not res.complete and res.notes
+
+
+def test_fixed_point_sweep_is_complete_beyond_the_exhaustive_budget():
+    # M = 14 PLRNN with K = 3: sum_k R^k exceeds max_exhaustive, so SCYFI runs, but the 2^14
+    # fixed-point equations are all solved, which the brute force in this file repeats.
+    # Mutual inhibition (seed chosen for 3 fixed points): several winner-take-all states.
+    rng = np.random.default_rng(1)
+    M = 14
+    A = rng.uniform(0.2, 0.6, M)
+    W = -np.abs(rng.normal(size=(M, M))) * 2 / np.sqrt(M)
+    np.fill_diagonal(W, 0.0)
+    h = np.abs(rng.normal(size=M))
+    model = plrnn(A, W, h)
+    ref = brute_force_orbits(model.A, model.W1, model.W2, model.h1, model.h2, kmax=1)
+    res = _quiet(find_orbits, model, 3)
+    assert res.method == "scyfi" and not res.complete
+    assert res.per_period[1].get("sweep") and res.per_period[1]["candidates"] == 2**M
+    assert len(ref[1]) >= 3
+    assert_same_sets([o.points for o in res.fixed_points()], ref[1], 1e-7 * model.scale, "FPs")
+    one = _quiet(find_orbits, model, 1, exhaustive=False)
+    assert one.complete == (one.n_singular == 0)
+    assert len(one.fixed_points()) == len(ref[1])

@@ -270,7 +270,7 @@ class OrbitSearchResult:
         non-singular cycle equation: then *every* hyperbolic orbit up to ``max_period`` is listed.
     seed : int
     method : str
-        ``"scycfi"`` or ``"exhaustive"``.
+        ``"scyfi"`` or ``"exhaustive"``.
     n_candidates : int
         Cycle equations solved.
     n_singular : int
@@ -1169,12 +1169,66 @@ def _run_search(ctx, regions, K, store, stats, progress, notes, seed, outer, inn
             )
         return "exhaustive", complete
     rng = np.random.default_rng(seed)
+    swept = _fixed_point_sweep(ctx, store, stats, progress)
+    if swept:
+        notes.append(
+            "fixed points: every one of the 2^H activation patterns was solved "
+            f"({stats['per_period'][1]['candidates']} patterns), so period 1 is complete"
+        )
     pool = _Pool(ctx, rng, K)
-    for k in range(1, K + 1):
+    for k in range(1 + int(swept), K + 1):
         _scyfi_period(ctx, k, pool, store, rng, outer, inner, max_restarts, stats, progress)
     if stats["n_candidates"] and stats["n_singular"] == stats["n_candidates"]:
         notes.append("every cycle equation tried was singular")
-    return "scycfi", False
+    complete = swept and K == 1 and stats["n_singular"] == 0
+    return "scyfi", complete
+
+
+# A pattern sweep costs one M x M inverse per pattern (~10-50 us for M = 20), so 2^17 patterns
+# take a few seconds: beyond that SCYFI alone is used for fixed points too.
+_FIXED_POINT_SWEEP_MAX = 2**17
+
+
+def _fixed_point_sweep(ctx, store, stats, progress) -> bool:
+    """Solve the fixed-point equation of every activation pattern (units whose input weights
+    vanish have a constant bit), when there are at most ``_FIXED_POINT_SWEEP_MAX`` of them.
+
+    Unlike the exhaustive mode this needs no region enumeration (no LPs): a pattern whose region
+    is empty simply yields no self-consistent solution. Returns True if the sweep ran.
+    """
+    var = np.flatnonzero(ctx.wn > 0)
+    n_pat = 2 ** len(var)
+    if len(var) > 62 or n_pat > _FIXED_POINT_SWEEP_MAX:
+        return False
+    t0 = time.perf_counter()
+    const = ctx.h2 > 0
+    chunk = int(max(256, min(65536, 2e7 / (ctx.M * ctx.M * 8 + 1))))
+    shifts = np.arange(len(var), dtype=np.int64)
+    cand = sing = 0
+    for start in range(0, n_pat, chunk):
+        ids = np.arange(start, min(start + chunk, n_pat), dtype=np.int64)
+        seqs = np.broadcast_to(const, (len(ids), ctx.H)).copy()
+        seqs[:, var] = ((ids[:, None] >> shifts) & 1).astype(bool)
+        seqs = seqs[:, None, :]
+        ok, pts = ctx.solve(seqs)
+        cand += len(ids)
+        sing += int(np.count_nonzero(~ok))
+        good = np.flatnonzero(ok)
+        if good.size:
+            acc, _ = ctx.consistent(seqs[good], pts[good])
+            for b in good[acc]:
+                store.offer(pts[b])
+    stats["n_candidates"] += cand
+    stats["n_singular"] += sing
+    stats["per_period"][1] = {
+        "candidates": cand,
+        "singular": sing,
+        "found": len(store.by_period.get(1, ())),
+        "seconds": round(time.perf_counter() - t0, 4),
+        "sweep": True,
+    }
+    _say(progress, f"period 1: swept {cand} patterns, {len(store.by_period.get(1, ()))} orbits")
+    return True
 
 
 def _say(progress, msg: str) -> None:
