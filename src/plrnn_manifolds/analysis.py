@@ -1,7 +1,20 @@
-"""The ``analyze`` pipeline: orbits, then both manifolds of every saddle, into results.json.
+"""The ``analyze`` pipeline: orbits, both manifolds of every saddle, attractors and basins,
+basin boundaries, intersections and the chaos verdict, into results.json.
+
+Stages (DESIGN.md sections 3-5):
+
+1. orbits up to ``max_period`` (:func:`~plrnn_manifolds.orbits.find_orbits`);
+2. the stable and unstable manifold of every saddle (exact or sampled);
+3. attractors (:func:`~plrnn_manifolds.basins.find_attractors`: stable orbits plus simulated
+   ones, labelled by Lyapunov exponents) and Monte Carlo basin fractions;
+4. basin boundaries from the codimension-1 stable manifolds and each attractor's exact distance
+   to its boundary (:func:`~plrnn_manifolds.boundaries.basin_boundaries`);
+5. homoclinic and heteroclinic points (:func:`~plrnn_manifolds.intersections.find_intersections`)
+   and the chaos verdict (:func:`~plrnn_manifolds.intersections.chaos_verdict`).
 
 The results file is rewritten atomically after every stage, marked ``"partial": true`` until the
-end, so an interrupted run (Ctrl-C, a kill) always leaves a valid file with what was done.
+end, so an interrupted run (Ctrl-C, a kill) always leaves a valid file with what was done. A stage
+that fails with a library error is recorded in ``errors`` (with its ``stage``) and the run goes on.
 """
 
 from __future__ import annotations
@@ -11,7 +24,7 @@ from pathlib import Path
 from .bounds import default_box
 from .errors import PLRNNManifoldsError
 from .maps import PLMap
-from .results import new_results, orbit_entry, write_results
+from .results import attractor_entry, intersection_entry, new_results, orbit_entry, write_results
 
 
 def run_analysis(
@@ -27,8 +40,18 @@ def run_analysis(
     seed: int = 0,
     console=None,
     progress: bool = False,
+    attractors: bool = True,
+    n_initial: int = 200,
+    basin_samples: int = 2000,
+    intersections: bool = True,
+    max_intersections: int = 200,
 ):
     """Run the analysis and write ``out_dir/results.json``.
+
+    Parameters beyond the orbit and manifold ones: ``attractors`` (stages 3-4 and the
+    exponents of the chaos verdict), ``n_initial`` (initial conditions of the attractor search),
+    ``basin_samples`` (Monte Carlo samples of the basin fractions), ``intersections`` (stage 5),
+    ``max_intersections`` (points kept per manifold pair and overall).
 
     Returns ``(results_dict, path)``. On KeyboardInterrupt the partial results are written
     (``"partial": true``) and the interrupt is swallowed, so the caller can report it.
@@ -44,6 +67,8 @@ def run_analysis(
         "max_pieces": max_pieces,
         "method": method,
         "seed": seed,
+        "attractors": bool(attractors),
+        "intersections": bool(intersections),
     }
     results = new_results(model, source, params)
     path = write_results(out_dir, results)
@@ -59,6 +84,7 @@ def run_analysis(
         results["box"] = [box[0], box[1]]
         path = write_results(out_dir, results)
         saddles = [(i, o) for i, o in enumerate(orb.orbits) if o.classification == "saddle"]
+        grown = []
         for i, o in saddles:
             for kind in ("stable", "unstable"):
                 if console is not None:
@@ -82,14 +108,110 @@ def run_analysis(
                             model, o, kind, box=box, depth=depth, seed=seed, orbit_id=i
                         )
                     results["manifolds"].append(man.to_dict())
+                    grown.append(man)
                 except PLRNNManifoldsError as exc:
                     results.setdefault("errors", []).append(
                         {"orbit": i, "kind": kind, "error": str(exc)}
                     )
                 path = write_results(out_dir, results)
+        _later_stages(
+            model,
+            orb.orbits,
+            grown,
+            box,
+            results,
+            out_dir,
+            seed=seed,
+            console=console,
+            attractors=attractors,
+            n_initial=n_initial,
+            basin_samples=basin_samples,
+            intersections=intersections,
+            max_intersections=max_intersections,
+        )
         results["partial"] = False
     except KeyboardInterrupt:
         results["partial"] = True
         results.setdefault("errors", []).append({"error": "interrupted by the user"})
     path = write_results(out_dir, results)
     return results, path
+
+
+def _stage_error(results: dict, stage: str, exc: Exception) -> None:
+    results.setdefault("errors", []).append({"stage": stage, "error": str(exc)})
+
+
+def _later_stages(
+    model,
+    orbits,
+    manifolds,
+    box,
+    results,
+    out_dir,
+    *,
+    seed,
+    console,
+    attractors,
+    n_initial,
+    basin_samples,
+    intersections,
+    max_intersections,
+):
+    """Stages 3-5 (attractors and basins, boundaries, intersections and the chaos verdict)."""
+    import warnings
+
+    def say(msg):
+        if console is not None:
+            console.print(msg)
+
+    cat = None
+    if attractors:
+        from .basins import basin_fractions, find_attractors
+
+        say("finding attractors and basin fractions")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cat = find_attractors(model, orbits, n_initial=n_initial, box=box, seed=seed)
+                fr = basin_fractions(model, cat, n_samples=basin_samples, box=box, seed=seed)
+            cat = cat.with_basin_fractions(fr)
+            results["attractors"] = [attractor_entry(a) for a in cat]
+            results["basins"] = fr.to_dict()
+            if cat.notes:
+                results["basins"]["notes"] = list(cat.notes)
+        except PLRNNManifoldsError as exc:
+            _stage_error(results, "attractors", exc)
+            cat = None
+        write_results(out_dir, results)
+        if cat is not None:
+            from .boundaries import basin_boundaries
+
+            say("computing basin boundaries")
+            try:
+                ba = basin_boundaries(model, cat, manifolds, seed=seed)
+                cat = ba.apply(cat)
+                results["attractors"] = [attractor_entry(a) for a in cat]
+                results["boundaries"] = ba.to_dict()
+            except PLRNNManifoldsError as exc:
+                _stage_error(results, "boundaries", exc)
+            write_results(out_dir, results)
+    if intersections:
+        from .intersections import chaos_verdict, find_intersections
+
+        say("intersecting stable and unstable manifolds")
+        try:
+            search = find_intersections(
+                model, manifolds, max_points=max_intersections, count_all=False
+            )
+            results["intersections"] = [intersection_entry(p) for p in search.intersections]
+            results["intersection_search"] = search.summary()
+            write_results(out_dir, results)
+            results["chaos"] = chaos_verdict(search, cat, manifolds=manifolds)
+            if cat is None:
+                results["chaos"]["reasons"].append(
+                    "The attractor stage was skipped or failed, so no Lyapunov exponent entered "
+                    "the verdict."
+                )
+        except PLRNNManifoldsError as exc:
+            _stage_error(results, "intersections", exc)
+        write_results(out_dir, results)

@@ -38,6 +38,31 @@ def orbit_entry(orbit, oid: int) -> dict:
     return d
 
 
+def attractor_entry(attractor, max_points: int = 500) -> dict:
+    """One entry of ``attractors``: the contract fields (``id, kind, period, orbit, points,
+    lyapunov, basin_fraction, distance_to_boundary``) plus ``lyapunov_half_width``,
+    ``capture_radius`` and ``n_hits``. Point clouds are thinned evenly to ``max_points``."""
+    import numpy as np
+
+    d = attractor.to_dict()
+    pts = d["points"]
+    if len(pts) > max_points:
+        idx = np.linspace(0, len(pts) - 1, max_points).astype(int)
+        d["points"] = [pts[i] for i in idx]
+    hw = getattr(attractor, "lyapunov_half_width", None) or []
+    d["lyapunov_half_width"] = [float(x) if np.isfinite(x) else None for x in hw]
+    d["capture_radius"] = float(getattr(attractor, "capture_radius", 0.0))
+    d["n_hits"] = int(getattr(attractor, "n_hits", 0))
+    return d
+
+
+def intersection_entry(point) -> dict:
+    """One entry of ``intersections``: the contract fields (``kind, unstable_orbit,
+    stable_orbit, point, transversal, verified``) plus the diagnostics of
+    :class:`~plrnn_manifolds.intersections.Intersection`."""
+    return point.to_dict()
+
+
 def new_results(model: PLMap, source: str | None, params: dict) -> dict:
     """Skeleton of a results document with run metadata."""
     return {
