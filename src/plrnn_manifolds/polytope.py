@@ -121,8 +121,183 @@ def _normalize_rows(G: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 # ====================================================================== LP helpers
-def _linprog(c, A_ub, b_ub, bounds):
-    """``linprog(method="highs")`` with tight tolerances and one retry on numerical trouble."""
+class _LPResult:
+    """The parts of ``scipy.optimize.OptimizeResult`` the polytope layer uses."""
+
+    __slots__ = ("status", "x", "fun", "message")
+
+    def __init__(self, status, x=None, fun=None, message=""):
+        self.status, self.x, self.fun, self.message = status, x, fun, message
+
+
+def _load_highs():
+    """A direct HiGHS binding (no scipy input checking, no presolve), or ``None``.
+
+    ``scipy.optimize.linprog`` spends most of a small LP in Python-side checks and presolve;
+    calling HiGHS directly is 2-4x faster. The optional ``highspy`` package is used if
+    installed, else the copy bundled with scipy (a private module, so everything falls back
+    to ``linprog`` if its interface differs).
+    """
+    for modname in ("highspy._core", "scipy.optimize._highspy._core"):
+        try:
+            core = __import__(modname, fromlist=["_Highs"])
+            h = core._Highs()
+            h.setOptionValue("output_flag", False)
+            for key, val in (
+                ("presolve", "off"),
+                ("threads", 1),
+                ("primal_feasibility_tolerance", 1e-10),
+                ("dual_feasibility_tolerance", 1e-10),
+            ):
+                h.setOptionValue(key, val)
+            ok = core.HighsModelStatus
+            status = {
+                ok.kOptimal: 0,
+                ok.kInfeasible: 2,
+                ok.kUnbounded: 3,
+            }
+            lp = core.HighsLp()
+            lp.a_matrix_.format_ = core.MatrixFormat.kRowwise
+            return h, core, status
+        except Exception:  # noqa: BLE001 - any failure means: use linprog
+            continue
+    return None
+
+
+_HIGHS = None  # lazily (h, core, status map) or False
+
+
+_PATTERNS: dict = {}
+_HIGHS_ARRAYS = [True]  # whether passModel accepts plain arrays (checked on first use)
+
+
+def _dense_pattern(r: int, n: int):
+    """Row starts, column indices, row lower bounds and integrality of a dense ``r x n``
+    matrix (cached)."""
+    key = (r, n)
+    out = _PATTERNS.get(key)
+    if out is None:
+        out = (
+            np.arange(0, r * n, n, dtype=np.int32),
+            np.tile(np.arange(n, dtype=np.int32), r),
+            np.full(r, -1e30),
+            np.zeros(n, dtype=np.int32),
+        )
+        if len(_PATTERNS) > 4096:
+            _PATTERNS.clear()
+        _PATTERNS[key] = out
+    return out
+
+
+_WARM: dict = {}  # LP shape -> last optimal basis (warm starts of sibling LPs)
+
+
+def _highs_direct(c, A_ub, b_ub, lb, ub, warm=False):
+    """Solve ``min c.x, A_ub x <= b_ub, lb <= x <= ub`` with direct HiGHS; ``None`` if the
+    binding is unavailable or the answer is not clear-cut (the caller falls back).
+
+    ``warm=True`` starts from the last optimal basis of an LP of the same shape (a sequence
+    of similar LPs, e.g. the preimage cells of one piece, then needs far fewer iterations).
+    """
+    global _HIGHS
+    if _HIGHS is None:
+        _HIGHS = _load_highs() or False
+    if _HIGHS is False:
+        return None
+    h, core, status = _HIGHS
+    n = len(c)
+    A = np.zeros((0, n)) if A_ub is None else np.ascontiguousarray(A_ub, dtype=np.float64)
+    r = A.shape[0]
+    inf = 1e30  # HiGHS treats >= 1e20 as infinite
+    start, index, lower, integrality = _dense_pattern(r, n)
+    cost = np.asarray(c, dtype=np.float64)
+    col_lo = np.maximum(lb, -inf)
+    col_hi = np.minimum(ub, inf)
+    row_hi = np.zeros(0) if b_ub is None else np.asarray(b_ub, dtype=np.float64)
+    if _HIGHS_ARRAYS[0]:
+        # passModel(num_col, num_row, num_nz, format (2 = rowwise), sense (1 = min), offset,
+        # cost, col_lower, col_upper, row_lower, row_upper, start, index, value, integrality):
+        # no HighsLp object to fill attribute by attribute (which costs more than the solve).
+        model = (
+            n,
+            r,
+            r * n,
+            2,
+            1,
+            0.0,
+            cost,
+            col_lo,
+            col_hi,
+            lower,
+            row_hi,
+            start,
+            index,
+            A.ravel(),
+            integrality,
+        )
+    else:
+        model = core.HighsLp()
+        model.num_col_ = n
+        model.num_row_ = r
+        model.col_cost_ = cost
+        model.col_lower_ = col_lo
+        model.col_upper_ = col_hi
+        model.row_lower_ = lower
+        model.row_upper_ = row_hi
+        mat = model.a_matrix_
+        mat.format_ = core.MatrixFormat.kRowwise
+        mat.num_col_ = n
+        mat.num_row_ = r
+        mat.start_ = np.append(start, r * n).astype(np.int32)
+        mat.index_ = index
+        mat.value_ = A.ravel()
+        model = (model,)
+    key = (r, n)
+    try:
+        if _HIGHS_ARRAYS[0]:
+            try:
+                ok = h.passModel(*model) != core.HighsStatus.kError
+            except TypeError:
+                ok = False
+            if not ok:  # this binding lacks the array overload: use HighsLp from now on
+                _HIGHS_ARRAYS[0] = False
+                return _highs_direct(c, A_ub, b_ub, lb, ub, warm=warm)
+        else:
+            h.passModel(*model)
+        if warm and key in _WARM:
+            h.setBasis(_WARM[key])
+        h.run()
+        st = status.get(h.getModelStatus())
+        if warm:
+            if st == 0:
+                if len(_WARM) > 256:
+                    _WARM.clear()
+                _WARM[key] = h.getBasis()
+            else:
+                _WARM.pop(key, None)
+        if st is None:
+            return None
+        if st != 0:
+            return _LPResult(st, message=h.modelStatusToString(h.getModelStatus()))
+        x = np.array(h.getSolution().col_value, dtype=np.float64)
+    except Exception:  # noqa: BLE001
+        return None
+    if x.shape != (n,) or not np.all(np.isfinite(x)):
+        return None
+    return _LPResult(0, x, float(np.dot(c, x)))
+
+
+def _linprog(c, A_ub, b_ub, bounds, warm=False):
+    """Small dense LP ``min c.x`` s.t. ``A_ub x <= b_ub``, ``bounds``.
+
+    Direct HiGHS (dual simplex, no presolve, tight tolerances) when available, else
+    ``linprog(method="highs")``, with one retry on numerical trouble.
+    """
+    lb = np.array([-np.inf if b[0] is None else b[0] for b in bounds], dtype=np.float64)
+    ub = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=np.float64)
+    res = _highs_direct(c, A_ub, b_ub, lb, ub, warm=warm)
+    if res is not None:
+        return res
     res = linprog(c, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs", options=_LP_OPTIONS)
     if res.status == 4:  # numerical difficulties: retry with the default tolerances
         res = linprog(c, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
@@ -157,8 +332,14 @@ def _lp_max(G, g, direction, scale, cap=None):
     return float(direction @ x), x
 
 
-def _chebyshev_lp(G: np.ndarray, g: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
-    """Signed Chebyshev ball of ``{G s <= g}`` (unit rows) by one LP; see Polytope.chebyshev."""
+def _chebyshev_lp(
+    G: np.ndarray, g: np.ndarray, scale: float, cap: float | None = None, warm: bool = False
+) -> tuple[np.ndarray, float]:
+    """Signed Chebyshev ball of ``{G s <= g}`` (unit rows) by one LP; see Polytope.chebyshev.
+
+    ``cap`` (relative to ``scale``) bounds the radius: the LP then stops at any ball of that
+    radius, which is cheaper when only an interior point is needed.
+    """
     r, n = G.shape
     big = _BIG
     if r == 0:
@@ -166,8 +347,8 @@ def _chebyshev_lp(G: np.ndarray, g: np.ndarray, scale: float) -> tuple[np.ndarra
     A = np.hstack([G, np.ones((r, 1))])
     c = np.zeros(n + 1)
     c[-1] = -1.0
-    bounds = [(-big, big)] * n + [(None, big)]
-    res = _linprog(c, A, g / scale, bounds)
+    bounds = [(-big, big)] * n + [(None, big if cap is None else min(big, cap))]
+    res = _linprog(c, A, g / scale, bounds, warm=warm)
     if res.status != 0:  # cannot happen (always feasible and bounded) unless HiGHS misbehaves
         raise ManifoldError(f"Chebyshev LP failed (HiGHS: {res.message})")
     centre = res.x[:n] * scale
@@ -682,7 +863,7 @@ class Polytope:
             else:
                 c = 0.0
             return np.array([c]), float(min(R, c - lo, hi - c))
-        if n == 2 and self.n_constraints <= 40 and self._bounded_2d():
+        if n == 2 and self.n_constraints <= 160 and self._bounded_2d():
             V, L = self._polygon()
             if len(V) >= 3:
                 out = _chebyshev_polygon(self.G, self.g, L)
@@ -698,19 +879,76 @@ class Polytope:
             V = self._cache["polygon"][0]
         if V is not None and len(V) > self.dim:
             return V.mean(axis=0)
+        if "chebyshev" not in self._cache and "inner_ball" in self._cache:
+            return self._cache["inner_ball"][0].copy()
         return self.chebyshev()[0]
 
+    def probe(self, cap: float = 1e-3, tol: float = DEFAULT_TOL) -> bool:
+        """Whether the polytope has interior (as :meth:`is_empty`, negated), by one LP whose
+        radius is capped at ``cap * scale``: cheaper than the Chebyshev LP when only an
+        interior point is needed. The ball found is cached (as the Chebyshev ball when the
+        cap is not reached, else as an inscribed ball). Consecutive probes of polytopes with
+        the same number of rows warm-start from each other's optimal basis.
+        """
+        if self._cache.get("feasible") is False:
+            return False
+        lb = self._inner_radius_bound()
+        if lb is not None and lb > tol * self.scale:
+            return True
+        if "chebyshev" in self._cache:
+            return self._cache["chebyshev"][1] > tol * self.scale
+        if self.dim <= 2:
+            return not self.is_empty(tol)
+        c, rad = _chebyshev_lp(self.G, self.g, self.scale, cap=cap, warm=True)
+        if rad < cap * self.scale * (1 - 1e-9):
+            self._cache["chebyshev"] = (c, rad)
+        elif rad > 0:
+            self._cache["inner_ball"] = (c, rad)
+        return rad > tol * self.scale
+
+    def inner_ball(self) -> tuple[np.ndarray, float]:
+        """A ball inside the polytope: the cached inscribed ball if one is known (no LP),
+        else the Chebyshev ball."""
+        if "chebyshev" not in self._cache and "inner_ball" in self._cache:
+            c, r = self._cache["inner_ball"]
+            return c.copy(), r
+        return self.chebyshev()
+
     def _inner_radius_bound(self) -> float | None:
-        """Lower bound on the Chebyshev radius from cached vertices (ball at the vertex mean)."""
+        """Lower bound on the Chebyshev radius from a cached inscribed ball or cached vertices
+        (ball at the vertex mean); ``None`` when neither is cached."""
         if "chebyshev" in self._cache:
             return None
+        best = None
+        ball = self._cache.get("inner_ball")
+        if ball is not None:
+            best = ball[1]
         V = self._cache.get("vertices")
         if V is None and "polygon" in self._cache:
             V = self._cache["polygon"][0]
         if V is None or len(V) <= self.dim or self.n_constraints == 0:
-            return None
+            return best
         p = V.mean(axis=0)
-        return float(np.min(self.g - self.G @ p))
+        lb = float(np.min(self.g - self.G @ p))
+        return lb if best is None else max(lb, best)
+
+    def with_inner_ball(self, centre, radius) -> Polytope:
+        """Record a ball known to lie inside the polytope (e.g. from an LP on a subset).
+
+        The ball is re-certified against the rows (its radius is lowered to the smallest
+        slack at the centre); a ball with radius ``<= 0`` is ignored. It lets
+        :meth:`is_empty`, :meth:`is_feasible` and :meth:`interior_point` answer without an LP.
+        Returns ``self`` (caches are mutable, the set is not).
+        """
+        c = np.asarray(centre, dtype=float)
+        rad = float(radius)
+        if self.n_constraints:
+            rad = min(rad, float(np.min(self.g - self.G @ c)))
+        if rad > 0 and c.shape == (self.dim,):
+            old = self._cache.get("inner_ball")
+            if old is None or old[1] < rad:
+                self._cache["inner_ball"] = (c.copy(), rad)
+        return self
 
     def is_empty(self, tol: float = DEFAULT_TOL) -> bool:
         """True if the polytope has no interior: Chebyshev radius ``<= tol * scale``.
@@ -722,6 +960,14 @@ class Polytope:
         lb = self._inner_radius_bound()
         if lb is not None and lb > tol * self.scale:
             return False
+        if (
+            self.dim == 2
+            and "chebyshev" not in self._cache
+            and self.n_constraints <= 160
+            and self._bounded_2d()
+            and len(self._polygon()[0]) < 3
+        ):
+            return True  # the clipped polygon has no area: no LP for the (negative) radius
         return self.chebyshev()[1] <= tol * self.scale
 
     def is_feasible(self, tol: float = DEFAULT_TOL) -> bool:
@@ -808,6 +1054,11 @@ class Polytope:
                     cache["polygon"] = _as_polygon(V2, L2)
                     cache["bounded"] = True
             return cache
+        ball = self._cache.get("inner_ball")
+        if ball is not None:
+            rad = min(ball[1], float(np.min(gn - Gn @ ball[0])))
+            if rad > 0:
+                cache["inner_ball"] = (ball[0], rad)
         if V is not None and len(V) and np.all(V @ Gn.T <= gn + eps):
             cache["vertices"] = V
             for key in ("bounded", "feasible"):
@@ -842,7 +1093,7 @@ class Polytope:
             return Polytope.empty(self.dim)
         keep = self._nonredundant_mask(tol)
         cache = {"reduced": True}
-        for key in ("chebyshev", "bounded", "vertices"):
+        for key in ("chebyshev", "bounded", "vertices", "inner_ball"):
             if key in self._cache:
                 cache[key] = self._cache[key]
         if "polygon" in self._cache:
@@ -1027,7 +1278,9 @@ class Polytope:
             smin2 = 2 * det * det / (fro2 + root) if det > 0 else 0.0
             cond = math.sqrt((fro2 + root) / 2 / smin2) if smin2 > 0 else math.inf
         else:
-            cond = np.linalg.cond(R)
+            sv = np.linalg.svd(R, compute_uv=False)
+            smin = float(sv[-1])
+            cond = float(sv[0] / smin) if smin > 0 else math.inf
         if not np.isfinite(cond) or cond > 1e12:
             raise ManifoldError(
                 f"affine_image needs an invertible R; its condition number is {cond:.3g}. "
@@ -1053,13 +1306,28 @@ class Polytope:
                 V2 = V2[::-1]
                 L = np.roll(L[::-1], -1)
             cache["polygon"] = (V2, L)
-        if "chebyshev" in self._cache and np.allclose(R.T @ R, np.eye(n), rtol=0, atol=1e-12):
+        iso = float(np.max(np.abs(R.T @ R - np.eye(n)))) <= 1e-12
+        if "chebyshev" in self._cache and iso:
             # An isometry maps the Chebyshev ball to the Chebyshev ball.
             c2 = R @ self._cache["chebyshev"][0] + t
             rad = self._cache["chebyshev"][1]
             if Gn.shape[0]:
                 rad = min(rad, float(np.min(gn - Gn @ c2)))
             cache["chebyshev"] = (c2, rad)
+        else:
+            # Any ball maps to an ellipsoid containing a ball of radius smin * r.
+            ball = self._cache.get("chebyshev") or self._cache.get("inner_ball")
+            if ball is not None and ball[1] > 0:
+                if n == 1:
+                    smin = abs(float(R[0, 0]))
+                elif n == 2:
+                    smin = math.sqrt(smin2)
+                c2 = R @ ball[0] + t
+                rad = smin * ball[1] * (1 - 1e-12)
+                if Gn.shape[0]:
+                    rad = min(rad, float(np.min(gn - Gn @ c2)))
+                if rad > 0:
+                    cache["inner_ball"] = (c2, rad)
         return Polytope._raw(Gn, gn, **cache)
 
     def translate(self, t) -> Polytope:
@@ -1215,7 +1483,7 @@ class Polytope:
             return np.zeros((0, n))
         burn_in = 20 * n * n + 200 if burn_in is None else int(burn_in)
         thin = 2 * n if thin is None else max(1, int(thin))
-        x0, _ = self.chebyshev()
+        x0 = self.interior_point()
         G, g = self.G, self.g
         nc = min(n_points, 32)
         per = -(-n_points // nc)

@@ -8,19 +8,25 @@ Algorithm (DESIGN.md section 4)
    :math:`F(S_j) = S_{j+1}` for :math:`j < k-1` and :math:`F(S_{k-1}) \subseteq S_0` (stable) or
    :math:`\supseteq S_0` (unstable).
 2. **Fundamental domain.** The levels :math:`F^{-n}(S)` are nested, so instead of reporting
-   overlapping levels we grow only what is new: :math:`D = F^{-1}(S) \setminus S` (stable) or
-   :math:`D = F(S) \setminus S` (unstable), split into convex cells. Pieces of depth ``m`` are
-   the cells of :math:`F^{-(m-1)}(D)` (or :math:`F^{m-1}(D)`); with the seeds they tile the
-   manifold without overlap (for invertible maps; for non-invertible ones distinct preimage
-   branches may still overlap in the unstable manifold, which folds).
+   overlapping levels we grow only what is new. Each seed :math:`S_j` is the *maximal* set of
+   the invariant subspace at :math:`p_j` whose linearised orbit stays in the orbit's regions and
+   the growth box, so the preimage of :math:`S_{j+1}` in the orbit's own region :math:`d_j` is
+   :math:`S_j` itself: the fundamental domain is the preimage (image) of the seeds in all the
+   *other* regions, with no set difference. Pieces of depth ``m`` are the cells of
+   :math:`F^{-(m-1)}(D)` (or :math:`F^{m-1}(D)`); with the seeds they tile the manifold without
+   overlap (for invertible maps; for non-invertible ones distinct preimage branches may still
+   overlap in the unstable manifold, which folds).
 3. **Growth.** Forward: image under :math:`F_d`, split by the region hyperplanes (a flood fill
    over cells with linear programs). Backward: for every region :math:`d'` whose affine preimage
    meets the region, :math:`\{x \in P_{d'} : F_{d'}(x) \in Q\}`; regions are found by
    point-preimage iteration plus a flood across facets (complete for homeomorphisms), and by
    enumerating every region for non-invertible maps when that is feasible.
-4. **Bounds.** Growth happens inside a *growth box* larger than the output box (so parts whose
-   orbits leave the output box and come back are kept), up to a depth (map steps) and within a
-   piece budget. Only the output is clipped to the output box.
+4. **Bounds.** Growth happens inside a *growth box* (by default larger than the output box, so
+   parts whose orbits leave the output box and come back are kept), up to a depth (map steps)
+   and within a piece budget. Stable manifolds of dimension >= 3 keep whole preimage cells in
+   the tree (bounded, because the seeds are) as long as they meet the growth box, so no box rows
+   pile up in their LPs; lower dimensions clip every piece to the growth box. Only the output
+   is clipped to the output box.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.linalg import schur as _schur
 
 from ..bounds import default_box, parse_box
 from ..errors import ManifoldError
@@ -42,7 +49,8 @@ from .pieces import (
     forward_image,
     link_residual,
     recentre,
-    region_rows,
+    residual_points,
+    solve_with_inverse,
 )
 from .seeds import invariant_seed, one_period_constraints
 from .subspaces import invariant_subspace
@@ -65,7 +73,7 @@ class RegionInfo:
 
     @classmethod
     def of(cls, model: PLMap, max_regions: int = 4096) -> RegionInfo:
-        H, M = model.H, model.M
+        H = model.H
         if 2**H > max_regions:
             return cls(None, None)
         allp = ((np.arange(2**H)[:, None] >> np.arange(H)) & 1).astype(bool)
@@ -74,9 +82,13 @@ class RegionInfo:
             pats = allp
         else:
             pats = np.array([d for d in allp if _region_nonempty(model, d)])
-        dets = np.linalg.det(model.jacobian(pats))
-        sc = model.scale**M
-        signs = np.sign(np.where(np.abs(dets) <= 1e-13 * sc, 0.0, dets))
+        J = model.jacobian(pats)
+        signs, _ = np.linalg.slogdet(J)
+        # Singular means numerically singular relative to the matrix itself (a determinant
+        # compared with scale**M would call every strongly contracting Jacobian singular).
+        sv = np.linalg.svd(J, compute_uv=False)
+        singular = sv[:, -1] <= 1e-12 * np.maximum(sv[:, 0], 1e-300)
+        signs = np.where(singular, 0.0, signs)
         inv = bool(np.all(signs > 0) or np.all(signs < 0))
         return cls(pats, inv, signs)
 
@@ -178,7 +190,7 @@ class Manifold:
             v = p.polytope.vertices() if p.dimension <= 2 else None
             if v is None or len(v) == 0:
                 # n >= 3: no cheap bounding sphere; a zero lower bound visits the piece
-                cc, _ = p.polytope.chebyshev()
+                cc, _ = p.polytope.inner_ball()
                 c.append(p.point(cc))
                 r.append(np.inf)
             else:
@@ -194,16 +206,29 @@ class Manifold:
         return d <= tol
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
-        """``n`` points spread over the pieces in proportion to their n-dimensional volume."""
+        """``n`` points on the pieces.
+
+        For dimension <= 5 the pieces are chosen in proportion to their volume and points are
+        exactly uniform in a piece, so the sample is uniform on the manifold. Above that, volumes
+        and uniform samplers are too costly (2 n LPs and long hit-and-run chains per piece):
+        pieces are then chosen with equal weight and points come from short hit-and-run chains
+        (``5 n + 50`` burn-in steps), so the sample covers every part of the manifold but is not
+        uniform.
+        """
         rng = np.random.default_rng(seed)
         if not self.pieces:
             raise ManifoldError("the manifold has no pieces inside the box; nothing to sample")
-        vol = np.array([max(p.volume(), 0.0) for p in self.pieces])
-        if not np.isfinite(vol).all() or vol.sum() <= 0:
+        high = self.dimension > 5
+        if high:
             vol = np.ones(len(self.pieces))
+        else:
+            vol = np.array([max(p.volume(), 0.0) for p in self.pieces])
+            if not np.isfinite(vol).all() or vol.sum() <= 0:
+                vol = np.ones(len(self.pieces))
         counts = rng.multinomial(n, vol / vol.sum())
+        kw = {"burn_in": 5 * self.dimension + 50, "thin": self.dimension} if high else {}
         pts = [
-            p.point(p.polytope.sample(int(m), rng))
+            p.point(p.polytope.sample(int(m), rng, **kw))
             for p, m in zip(self.pieces, counts, strict=True)
             if m
         ]
@@ -249,31 +274,33 @@ class _Grower:
         self.tol = DEFAULT_TOL
         self.progress = progress
         self.row_limit = 4 * (2 * model.M + model.H)
+        self.scale = model.scale
+        # Stable manifolds of dimension >= 3 keep their tree pieces unclipped (see run()).
+        self.clip_tree = True
+        self._regions_cache: dict = {}
+        self._flood_cost = 0.0  # running mean of LPs per flood (unclipped trees)
+        self._slabs = None
+        self._region_boxes: dict = {}
 
     # ---- helpers
     def _event(self, msg):
         if msg not in self.events:
             self.events.append(msg)
 
-    def _make(self, region, depth, origin, basis, poly, parent, seed):
-        """Intersect with the growth box, drop empty pieces, recentre, link to the parent."""
-        Gb, gb = box_rows(self.glo, self.ghi, origin, basis)
-        full = poly.intersect(Gb, gb)
-        if full.is_empty(self.tol):
-            if not poly.is_empty(self.tol):
-                self.box_cut = True
-            return None
-        if poly.dim <= 2:
-            red = full.remove_redundant()  # no LPs: vertex fast paths
-            if _box_active(red, Gb, gb):
-                self.box_cut = True
-        else:
-            # n >= 3: redundancy removal costs one LP per row, more than the growth step itself,
-            # so it runs only when rows pile up; the box cut is certified by cheap ray shooting.
-            red = full.remove_redundant() if len(full.g) > self.row_limit else full
-            if _rays_hit_box(poly, Gb, gb, full.chebyshev()[0], self.rng):
-                self.box_cut = True
-        o2, p2, _ = recentre(origin, basis, red)
+    def _region(self, d):
+        """Cached per region: ``(J, J^{-1} or None if singular, c, Gr, gr)``."""
+        key = d.tobytes()
+        out = self._regions_cache.get(key)
+        if out is None:
+            J, c = self.model.affine(d)
+            Gr, gr = self.model.region(d)
+            Jinv = None if np.linalg.cond(J) > 1e12 else np.linalg.inv(J)
+            out = (J, Jinv, c, Gr, gr)
+            self._regions_cache[key] = out
+        return out
+
+    def _new_piece(self, region, depth, origin, basis, poly, parent, seed):
+        o2, p2, _ = recentre(origin, basis, poly)
         piece = Piece(
             region=np.asarray(region, dtype=bool),
             depth=depth,
@@ -285,6 +312,32 @@ class _Grower:
         )
         piece.link = self._link(piece, parent) if parent is not None else None
         return piece
+
+    def _make(self, region, depth, origin, basis, poly, parent, seed, in_box=False):
+        """Intersect with the growth box (unless ``in_box``: already inside it), drop empty
+        pieces, recentre, link to the parent."""
+        if in_box:
+            full = poly
+        else:
+            Gb, gb = box_rows(self.glo, self.ghi, origin, basis)
+            full = poly.intersect(Gb, gb)
+            if full.is_empty(self.tol):
+                if not poly.is_empty(self.tol):
+                    self.box_cut = True
+                return None
+        if poly.dim <= 2:
+            red = full.remove_redundant()  # no LPs: vertex fast paths
+            if not in_box and _box_active(red, Gb, gb):
+                self.box_cut = True
+        else:
+            # n >= 3: redundancy removal costs one LP per row, more than the growth step itself,
+            # so it runs only when rows pile up; the box cut is certified by cheap ray shooting.
+            if full.is_empty(self.tol):
+                return None
+            red = full.remove_redundant() if len(full.g) > self.row_limit else full
+            if not in_box and _rays_hit_box(poly, Gb, gb, full.inner_ball()[0], self.rng):
+                self.box_cut = True
+        return self._new_piece(region, depth, origin, basis, red, parent, seed)
 
     def _link(self, child: Piece, parent: Piece):
         if self.kind == "stable":
@@ -298,7 +351,8 @@ class _Grower:
         return R, t
 
     # ---- one step
-    def forward_children(self, piece: Piece, depth: int) -> list[Piece]:
+    def forward_children(self, piece: Piece, depth: int, skip=None) -> list[Piece]:
+        """Cells of the image of ``piece`` inside the growth box (except region ``skip``)."""
         img = forward_image(self.model, piece)
         if img is None:
             self.complete = False
@@ -313,51 +367,207 @@ class _Grower:
         if clipped.is_empty(self.tol):
             self.box_cut = True
             return []
+        if not self.box_cut:
+            if poly.dim <= 2:
+                if _box_active(clipped.remove_redundant(), Gb, gb):
+                    self.box_cut = True
+            elif _rays_hit_box(poly, Gb, gb, clipped.inner_ball()[0], self.rng):
+                self.box_cut = True
         A = self.model.W2 @ U
         b = self.model.W2 @ o + self.model.h2
         out = []
         for sign, cell in cells(clipped, A, b, tol=self.tol):
-            ch = self._make(sign, depth, o, U, cell, piece, piece.seed)
+            if skip is not None and np.array_equal(sign, skip):
+                continue
+            ch = self._make(sign, depth, o, U, cell, piece, piece.seed, in_box=True)
             if ch is not None:
                 out.append(ch)
         return out
 
-    def backward_children(self, piece: Piece, depth: int) -> list[Piece]:
+    def _preimage_cell(self, piece: Piece, d):
+        """``(x0, U, cell)``: the preimage of ``piece`` under ``F_d`` intersected with region
+        ``d`` (no box), or ``None`` when ``J_d`` is singular."""
+        J, Jinv, c, Gr, gr = self._region(d)
+        pre = backward_image(self.model, piece, d, inverse=(J, Jinv, c))
+        if pre is None:
+            return None
+        x0, U, poly, _ = pre
+        return x0, U, poly.intersect(Gr @ U, gr - Gr @ x0)
+
+    def _image_slabs(self):
+        """``(V, lo, hi)`` with ``lo <= V^T F(x) <= hi`` for every ``x`` in the growth box.
+
+        Directions ``V``: the axes and the real Schur vectors of the orbit's monodromy (in which
+        the local dynamics contracts or expands cleanly). With enumerable regions the bounds
+        are the union over regions ``d`` of the exact extents of the parallelotopes
+        ``F_d(box of region d ∩ growth box)``; otherwise interval arithmetic on the axes.
+        """
+        if self._slabs is not None:
+            return self._slabs
+        M = self.model.M
+        pats = self.regions.patterns
+        if pats is None:
+            lo, hi = _image_bounds(self.model, self.glo, self.ghi)
+            self._slabs = (np.eye(M), lo, hi)
+            return self._slabs
+        try:
+            _, Q, _ = schur_real(self.orbit.monodromy)
+        except Exception:  # noqa: BLE001 - the axes alone are still valid
+            Q = np.eye(M)
+        V = np.hstack([np.eye(M), Q])
+        lo = np.full(V.shape[1], np.inf)
+        hi = np.full(V.shape[1], -np.inf)
+        for d in pats:
+            box = self._region_box(d)
+            if box is None:
+                continue
+            J, _, c, _, _ = self._region(d)
+            mid, rad = 0.5 * (box[0] + box[1]), 0.5 * (box[1] - box[0])
+            VJ = V.T @ J
+            centre = VJ @ mid + V.T @ c
+            ext = np.abs(VJ) @ rad
+            lo = np.minimum(lo, centre - ext)
+            hi = np.maximum(hi, centre + ext)
+        pad = 1e-9 * (self.scale + np.abs(lo) + np.abs(hi))
+        self._slabs = (V, lo - pad, hi + pad)
+        return self._slabs
+
+    def _region_box(self, d):
+        """Bounding box of ``region d ∩ growth box`` by bound tightening (exact for region
+        hyperplanes along the axes, an outer bound otherwise); ``None`` if certainly empty."""
+        key = d.tobytes()
+        if key in self._region_boxes:
+            return self._region_boxes[key]
+        _, _, _, Gr, gr = self._region(d)
+        lo, hi = self.glo.copy(), self.ghi.copy()
+        for _ in range(2):
+            for a, b in zip(Gr, gr, strict=True):
+                # a . x <= b: a_k x_k <= b - sum_{i != k} min(a_i x_i)
+                mins = np.minimum(a * lo, a * hi)
+                total = mins.sum()
+                for k in np.flatnonzero(np.abs(a) > 1e-14):
+                    bound = (b - (total - mins[k])) / a[k]
+                    if a[k] > 0:
+                        hi[k] = min(hi[k], bound)
+                    else:
+                        lo[k] = max(lo[k], bound)
+        out = None if np.any(lo > hi + 1e-12 * (1 + np.abs(hi))) else (lo, hi)
+        self._region_boxes[key] = out
+        return out
+
+    def _hull_misses_region(self, piece: Piece, d, normals) -> bool:
+        """True if the affine preimage of the hull of ``piece`` under ``F_d`` certainly misses
+        ``region d ∩ growth box``: some normal hyperplane of it misses the region's bounding
+        box (closed form, no LP). False means "unknown"."""
+        box = self._region_box(d)
+        if box is None:
+            return True
+        J, Jinv, c, _, _ = self._region(d)
+        if Jinv is None:
+            return False
+        lo, hi = box
+        mid, rad = 0.5 * (lo + hi), 0.5 * (hi - lo)
+        nu = J.T @ normals  # normals of the preimage hull {x : N^T (J x + c - o) = 0}
+        gap = np.abs(nu.T @ mid + normals.T @ (c - piece.origin))
+        reach = np.abs(nu.T) @ rad
+        slack = 1e-9 * (self.scale * (1 + np.abs(mid).max()) + np.abs(gap))
+        return bool(np.any(gap > reach + slack))
+
+    def backward_children(self, piece: Piece, depth: int, skip=None) -> list[Piece]:
+        """Cells of the preimage of ``piece``, one per region, that meet the growth box.
+
+        Region ``skip`` is treated as non-empty and flooded through but yields no child (the
+        seed's own region in the fundamental domain).
+
+        Clipped trees (dimension <= 2) store ``cell ∩ growth box``; unclipped trees (dimension
+        >= 3) store the whole cell when it meets the growth box, so its rows do not pile up
+        with box rows and orbits that leave the box and return are kept.
+        """
         out, seen, queue = [], set(), deque()
+        skip_key = None if skip is None else np.asarray(skip, dtype=bool).tobytes()
+        if not self.clip_tree and skip is None:
+            # Leaf test (one LP instead of one per region): preimages inside the growth box
+            # map into F(box), which lies between the slabs flo <= V^T y <= fhi; a piece
+            # missing them has no child.
+            V, flo, fhi = self._image_slabs()
+            VU = V.T @ piece.basis
+            Vo = V.T @ piece.origin
+            Gf, gf = np.vstack([VU, -VU]), np.concatenate([fhi - Vo, Vo - flo])
+            if piece.polytope.intersect(Gf, gf).probe(tol=self.tol) is False:
+                self.box_cut = True
+                return out
+
+        normals = None if self.clip_tree else _normal_basis(piece.basis)
+
+        def singular(d):
+            self.complete = False
+            self._event(
+                f"singular region map: region {_pat(d)} has a singular Jacobian, so the "
+                "preimage there is higher-dimensional; it is not included"
+            )
 
         def try_region(d):
             key = d.tobytes()
             if key in seen:
                 return None
             seen.add(key)
-            pre = backward_image(self.model, piece, d)
+            if key == skip_key:
+                return "skip"
+            if exhaustive and normals is not None and self._hull_misses_region(piece, d, normals):
+                return None  # certified without an LP
+            pre = self._preimage_cell(piece, d)
             if pre is None:
-                Gr, gr = self.model.region(d)
-                self.complete = False
-                self._event(
-                    f"singular region map: region {_pat(d)} has a singular Jacobian, so the "
-                    "preimage there is higher-dimensional; it is not included"
-                )
+                singular(d)
                 return None
-            x0, U, poly, _ = pre
-            Gr, gr = region_rows(self.model, d, x0, U)
-            cell = poly.intersect(Gr, gr)
-            if cell.is_empty(self.tol):
-                return None
-            ch = self._make(d, depth, x0, U, cell, piece, piece.seed)
-            if ch is None:
-                # non-empty preimage cell outside the growth box: still flood through it
+            x0, U, cell = pre
+            if self.clip_tree:
+                if cell.is_empty(self.tol):
+                    return None
+                ch = self._make(d, depth, x0, U, cell, piece, piece.seed)
+                if ch is None:
+                    # non-empty preimage cell outside the growth box: still flood through it
+                    return "outside"
+                out.append(ch)
+                return ch
+            Gb, gb = box_rows(self.glo, self.ghi, x0, U)
+            inbox = cell.intersect(Gb, gb)
+            n_lp[0] += 1
+            if not inbox.probe(tol=self.tol):
+                if exhaustive:
+                    return None  # no flood: whether it is non-empty outside does not matter
+                n_lp[0] += 1
+                if not cell.probe(tol=self.tol):
+                    return None
+                self.box_cut = True
                 return "outside"
+            centre, rad = inbox.inner_ball()
+            cell.with_inner_ball(centre, rad)
+            if not self.box_cut and _rays_hit_box(cell, Gb, gb, centre, self.rng):
+                self.box_cut = True  # the cell reaches out of the box: growth is cut there
+            if len(cell.g) > self.row_limit:
+                cell = cell.remove_redundant()
+            ch = self._new_piece(d, depth, x0, U, cell, piece, piece.seed)
             out.append(ch)
             return ch
 
-        exhaustive = self.regions.patterns is not None and self.regions.invertible is not True
+        pats = self.regions.patterns
+        exhaustive = pats is not None and (
+            self.regions.invertible is not True
+            # few regions: testing them all is cheaper than point preimages plus a flood
+            or len(pats) <= 2 * self.model.H + 2
+            # A flood costs one LP per child and two per empty neighbour; when that has
+            # cost more than one LP per region on average, test every region instead.
+            or (not self.clip_tree and self._flood_cost > len(pats))
+        )
+        n_lp = [0]
         if exhaustive:
-            for d in self.regions.patterns:
+            for d in pats:
                 try_region(d)
             return out
         for d in self._point_preimage_regions(piece):
             queue.append(d)
+        if skip is not None:
+            queue.append(np.asarray(skip, dtype=bool))
         if not queue:
             if self.regions.patterns is not None:
                 queue.extend(self.regions.patterns)
@@ -384,6 +594,8 @@ class _Grower:
                 f"(2^H = 2^{self.model.H} regions are too many to enumerate); preimage "
                 "components not connected to a point preimage may be missed"
             )
+        if not self.clip_tree:
+            self._flood_cost = 0.7 * self._flood_cost + 0.3 * n_lp[0]
         return out
 
     def _point_preimage_regions(self, piece: Piece, n_points: int = 4, max_iter: int = 100):
@@ -391,7 +603,10 @@ class _Grower:
         on the pattern: guess ``d``, solve ``J_d x = y - c_d``, re-pattern, repeat)."""
         found = {}
         pts = [np.zeros(piece.dimension)]
-        pts += list(piece.polytope.sample(n_points - 1, self.rng))
+        if piece.dimension <= 2:
+            pts += list(piece.polytope.sample(n_points - 1, self.rng))
+        else:
+            pts += list(residual_points(piece.polytope, n_points - 1, self.rng))
         starts = [piece.region]
         if piece.parent is not None:
             starts.append(piece.parent.region)
@@ -400,11 +615,10 @@ class _Grower:
             for d0 in starts + [self.rng.random(self.model.H) < 0.5 for _ in range(4)]:
                 d = np.asarray(d0, dtype=bool)
                 for _ in range(max_iter):
-                    J, c = self.model.affine(d)
-                    try:
-                        x = np.linalg.solve(J, y - c)
-                    except np.linalg.LinAlgError:
+                    J, Jinv, c, _, _ = self._region(d)
+                    if Jinv is None:
                         break
+                    x = solve_with_inverse(J, Jinv, y - c)
                     dn = self.model.pattern(x)
                     if np.array_equal(dn, d):
                         found[d.tobytes()] = d
@@ -415,87 +629,94 @@ class _Grower:
         return list(found.values())
 
     # ---- seeds
-    def seeds(self) -> list[Piece]:
+    def _phase_seed(self, j: int, kind: str) -> Piece:
+        """Maximal invariant seed at orbit point ``j``: stable, the points of ``p_j + E^s_j``
+        whose linearised forward orbit stays in the orbit's regions and the growth box;
+        unstable (before the push forward in :meth:`seeds`), the same for the backward orbit
+        sampled once per period."""
         orb, model = self.orbit, self.model
-        M0 = orb.monodromy
-        sub = invariant_subspace(M0, self.kind)
-        U0 = sub.basis
-        T = sub.restricted if self.kind == "stable" else np.linalg.inv(sub.restricted)
-        C, c = one_period_constraints(model, orb, U0, self.glo, self.ghi)
+        sub = invariant_subspace(orb.monodromy_at(j), kind)
+        U = sub.basis
+        T = sub.restricted if kind == "stable" else np.linalg.inv(sub.restricted)
+        C, c = one_period_constraints(model, orb, U, self.glo, self.ghi, start=j)
         radius = float(np.linalg.norm(self.ghi - self.glo))
-        S0 = invariant_seed(C, c, T, radius)
-        seeds = [Piece(orb.patterns[0].astype(bool), 0, orb.points[0].copy(), U0, S0, seed=0)]
-        for j in range(1, orb.period):
-            prev = seeds[-1]
-            img = forward_image(model, prev)
-            if img is None:
-                raise ManifoldError(
-                    "the seed folds along the orbit (a region Jacobian is singular on the "
-                    "invariant subspace); the manifold cannot be seeded at every cycle point"
-                )
-            o, U, poly, _ = img
-            seeds.append(Piece(orb.patterns[j].astype(bool), 0, o, U, poly, seed=j))
+        S = invariant_seed(C, c, T, radius)
+        return Piece(orb.patterns[j].astype(bool), 0, orb.points[j].copy(), U, S, seed=j)
+
+    def seeds(self) -> list[Piece]:
+        r"""One maximal seed per orbit point, :math:`S_j`.
+
+        Stable: :math:`S_j = \{x \in p_j + E^s_j : F^m(x) \in P_{d_{j+m}} \cap B\ \forall m \ge
+        0\}` (linearised along the orbit), so :math:`F(S_j) \subseteq S_{j+1}` and the preimage
+        of :math:`S_{j+1}` in region :math:`d_j` (inside the box) is exactly :math:`S_j`.
+        Unstable: the same with the backward orbit, obtained by pushing the seed of point
+        :math:`j+1` forward :math:`k-1` steps; then the image of :math:`S_j` in region
+        :math:`d_{j+1}` (inside the box) is exactly :math:`S_{j+1}`. Either way the fundamental
+        domain needs no set difference.
+        """
+        orb, model = self.orbit, self.model
         k = orb.period
+        if self.kind == "stable":
+            seeds = [self._phase_seed(j, "stable") for j in range(k)]
+        else:
+            seeds = [None] * k
+            for i in range(k):
+                p = self._phase_seed(i, "unstable")
+                for step in range(k - 1):
+                    img = forward_image(model, p)
+                    if img is None:
+                        raise ManifoldError(
+                            "the seed folds along the orbit (a region Jacobian is singular on "
+                            "the invariant subspace); the manifold cannot be seeded at every "
+                            "cycle point"
+                        )
+                    o, U, poly, _ = img
+                    jn = (i + step + 1) % k
+                    p = Piece(orb.patterns[jn].astype(bool), 0, o, U, poly, seed=jn)
+                seeds[(i + k - 1) % k] = p
         for j, s in enumerate(seeds):
             s.parent = seeds[(j + 1) % k] if self.kind == "stable" else seeds[(j - 1) % k]
             s.link = self._link(s, s.parent)
         return seeds
 
     def fundamental_domain(self, seeds: list[Piece]) -> list[Piece]:
+        """Depth-1 pieces: preimages (images) of the seeds outside the seeds themselves.
+
+        Because every seed is maximal (see :meth:`seeds`), the part of the preimage of
+        :math:`S_{j+1}` in the orbit's own region :math:`d_j` is :math:`S_j` itself, so that
+        region is skipped and the rest needs no set difference.
+        """
         k = len(seeds)
+        pats = self.orbit.patterns.astype(bool)
         out = []
         for j in range(k):
             if self.kind == "stable":
-                target, src = seeds[j], seeds[(j + 1) % k]
-                children = self.backward_children(src, 1)
+                out.extend(self.backward_children(seeds[(j + 1) % k], 1, skip=pats[j]))
             else:
-                target, src = seeds[(j + 1) % k], seeds[j]
-                children = self.forward_children(src, 1)
-            for ch in children:
-                out.extend(self._subtract(ch, target))
+                out.extend(self.forward_children(seeds[j], 1, skip=pats[(j + 1) % k]))
         return out
-
-    def _subtract(self, piece: Piece, seed: Piece) -> list[Piece]:
-        """``piece`` minus the seed, as convex cells (only where they share region and hull)."""
-        if not np.array_equal(piece.region, seed.region):
-            return [piece]
-        # seed constraints in the piece's local coordinates: z = o_p + U_p s = o_s + U_s t
-        off = seed.basis.T @ (piece.origin - seed.origin)
-        Rm = seed.basis.T @ piece.basis
-        perp = piece.origin - seed.origin - seed.basis @ off
-        if np.linalg.norm(perp) > 1e-7 * self.model.scale or abs(abs(np.linalg.det(Rm)) - 1) > 1e-6:
-            return [piece]  # different affine hull: no overlap of positive measure
-        Gs = seed.polytope.G @ Rm
-        gs = seed.polytope.g - seed.polytope.G @ off
-        inside = piece.polytope.intersect(Gs, gs)
-        if inside.is_empty(self.tol):
-            return [piece]
-        parts = []
-        Gacc = np.zeros((0, piece.dimension))
-        gacc = np.zeros(0)
-        for i in range(len(gs)):
-            part = piece.polytope.intersect(
-                np.vstack([Gacc, -Gs[i : i + 1]]), np.concatenate([gacc, -gs[i : i + 1]])
-            )
-            if not part.is_empty(self.tol):
-                red = part.remove_redundant() if piece.dimension <= 2 else part
-                o2, p2, _ = recentre(piece.origin, piece.basis, red)
-                q = Piece(
-                    piece.region, piece.depth, o2, piece.basis, p2, piece.parent, seed=piece.seed
-                )
-                q.link = self._link(q, q.parent)
-                parts.append(q)
-            Gacc = np.vstack([Gacc, Gs[i : i + 1]])
-            gacc = np.concatenate([gacc, gs[i : i + 1]])
-        return parts
 
     # ---- driver
     def run(self, interrupt=None):
         seeds = self.seeds()
+        # Stable manifolds of dimension >= 3: tree pieces are whole preimage cells (bounded,
+        # since the seeds are), kept when they meet the growth box; only the output is clipped.
+        # This keeps LPs small (no 2M box rows per step) and loses no orbit that leaves the box
+        # while its piece still meets it. Dimensions <= 2 clip at every step (vertex paths are
+        # cheap there and the box keeps pieces short).
+        self.clip_tree = not (self.kind == "stable" and seeds[0].dimension >= 3)
+        # Redundancy removal (one LP per row) only pays off once rows have piled up well beyond
+        # what the seeds bring along.
+        self.row_limit = max(self.row_limit, 2 * max(len(s.polytope.g) for s in seeds))
         tree = list(seeds)
-        frontier = deque(self.fundamental_domain(seeds))
-        tree.extend(frontier)
         budget_hit = False
+        first = self.fundamental_domain(seeds)
+        room = max(self.max_pieces - len(tree), 0)
+        if len(first) > room:
+            first = first[:room]
+            budget_hit = True
+        frontier = deque(first)
+        tree.extend(frontier)
         while frontier:
             if interrupt is not None and interrupt():
                 self._event("interrupted: growth stopped early")
@@ -525,6 +746,31 @@ class _Grower:
         if budget_hit:
             stopped.append("budget")
         return seeds, tree, stopped or ["complete"]
+
+
+def schur_real(A: np.ndarray):
+    """Real Schur form ``(T, Q, 0)`` of ``A``."""
+    T, Q = _schur(np.asarray(A, dtype=float), output="real")
+    return T, Q, 0
+
+
+def _normal_basis(U: np.ndarray) -> np.ndarray:
+    """Orthonormal basis ``(M, M - n)`` of the orthogonal complement of ``U`` ``(M, n)``."""
+    Q, _ = np.linalg.qr(U, mode="complete")
+    return Q[:, U.shape[1] :]
+
+
+def _image_bounds(model: PLMap, lo, hi) -> tuple[np.ndarray, np.ndarray]:
+    """Interval hull of ``F(box)`` by interval arithmetic (an outer bound, never too small)."""
+    c, r = 0.5 * (lo + hi), 0.5 * (hi - lo)
+    pc = model.W2 @ c + model.h2
+    pr = np.abs(model.W2) @ r
+    alo, ahi = np.maximum(pc - pr, 0.0), np.maximum(pc + pr, 0.0)
+    ac, ar = 0.5 * (alo + ahi), 0.5 * (ahi - alo)
+    oc = model.A @ c + model.W1 @ ac + model.h1
+    orad = np.abs(model.A) @ r + np.abs(model.W1) @ ar
+    pad = 1e-9 * (model.scale + np.abs(oc) + orad)
+    return oc - orad - pad, oc + orad + pad
 
 
 def _pat(d) -> str:
@@ -595,7 +841,7 @@ def grow_manifold(
     box=None,
     depth: int | None = None,
     max_pieces: int = 5000,
-    growth_margin: float = 1.0,
+    growth_margin: float | None = None,
     seed: int = 0,
     orbit_id: int | None = None,
     max_regions: int = 4096,
@@ -619,8 +865,13 @@ def grow_manifold(
         Maximum number of map steps from the seed (default ``max(20, 4 * period)``).
     max_pieces : int
         Piece budget (growth stops with ``"budget"`` in ``stopped_by``, no exception).
-    growth_margin : float
+    growth_margin : float, optional
         The growth box extends the output box by this fraction of its width on every side.
+        Default 1.0 for manifolds of dimension <= 2 (whose tree pieces are clipped to the
+        growth box at every step) and 0.0 for stable manifolds of dimension >= 3, whose tree
+        pieces are whole preimage cells kept while they meet the growth box: an orbit that
+        leaves the box and returns is then lost only if its whole piece lies outside the box,
+        and a wider box multiplies the number of pieces in high dimension.
     seed : int
         Seeds the random point-preimage restarts and the residual samples.
 
@@ -639,6 +890,12 @@ def grow_manifold(
     -----
     Each growth step costs one linear program per candidate region (backward) or per cell of the
     image (forward); the piece count grows with depth like the number of distinct itineraries.
+    For stable manifolds of dimension >= 3 most candidates are rejected without an LP (the
+    preimage hull misses the region's box, or the piece misses an outer bound of the image of
+    the growth box), and the LPs that remain are warm-started from each other. In high
+    dimension the number of itineraries inside the box, not the depth, is what limits growth:
+    pieces leave the box after a few steps, so the default depth rarely binds and
+    ``max_pieces`` is the budget that matters.
     """
     t0 = time.perf_counter()
     if kind not in ("stable", "unstable"):
@@ -663,6 +920,11 @@ def grow_manifold(
         depth = max(20, 4 * orbit.period)
     if int(depth) < 0 or int(max_pieces) < 1:
         raise ManifoldError("depth must be >= 0 and max_pieces >= 1")
+    if growth_margin is None:
+        dim = orbit.n_stable if kind == "stable" else orbit.n_unstable
+        growth_margin = 0.0 if (kind == "stable" and dim >= 3) else 1.0
+    if not np.isfinite(growth_margin) or growth_margin < 0:
+        raise ManifoldError(f"growth_margin must be a finite number >= 0, got {growth_margin}")
     w = hi - lo
     glo, ghi = lo - growth_margin * w, hi + growth_margin * w
     rng = np.random.default_rng(seed)

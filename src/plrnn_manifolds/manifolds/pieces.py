@@ -131,11 +131,12 @@ def box_rows(lo, hi, origin, basis) -> tuple[np.ndarray, np.ndarray]:
 
 
 def recentre(origin, basis, poly: Polytope):
-    """Move the origin to the polytope's Chebyshev centre, to keep local coordinates small.
+    """Move the origin to the polytope's Chebyshev centre (for n >= 3 any cached inscribed ball's
+    centre, which saves an LP), to keep local coordinates small.
 
     Returns ``(origin', poly', shift)`` with ``s' = s - shift``.
     """
-    c, _ = poly.chebyshev()
+    c, _ = poly.inner_ball() if poly.dim > 2 else poly.chebyshev()
     c = np.asarray(c, dtype=float)
     # translate() carries the cached Chebyshev ball, vertices and redundancy flags over.
     return origin + basis @ c, poly.translate(-c), c
@@ -167,11 +168,14 @@ def forward_image(model: PLMap, piece: Piece, rank_tol: float = 1e-12):
     return J @ piece.origin + c, U2, piece.polytope.affine_image(R), R
 
 
-def backward_image(model: PLMap, piece: Piece, d, cond_max: float = 1e12):
+def backward_image(model: PLMap, piece: Piece, d, cond_max: float = 1e12, inverse=None):
     r"""Preimage of the affine hull of ``piece`` under the affine map :math:`F_{d}` of region ``d``.
 
     With :math:`J_d x_0 = o - c_d` and :math:`J_d^{-1} U = U' R`, a point :math:`x = x_0 + U' s'`
     maps to :math:`o + U R^{-1} s'`; the polytope is :math:`\{s' : G R^{-1} s' \le g\}`.
+
+    ``inverse`` optionally passes ``(J_d, J_d^{-1}, c_d)`` (``J_d^{-1} = None`` for a singular
+    :math:`J_d`) cached by the caller, so that repeated calls do not refactorise.
 
     Returns
     -------
@@ -179,24 +183,44 @@ def backward_image(model: PLMap, piece: Piece, d, cond_max: float = 1e12):
         ``None`` when :math:`J_d` is singular (the preimage is higher-dimensional). ``Rinv`` maps
         local coordinates of the preimage to those of ``piece``: ``s = Rinv s'``.
     """
-    J, c = model.affine(d)
-    if np.linalg.cond(J) > cond_max:
-        return None
-    x0 = np.linalg.solve(J, piece.origin - c)
-    U2, R, ok = _orth(np.linalg.solve(J, piece.basis), 1e-12)
+    if inverse is None:
+        J, c = model.affine(d)
+        if np.linalg.cond(J) > cond_max:
+            return None
+        rhs = np.column_stack([piece.origin - c, piece.basis])
+        sol = np.linalg.solve(J, rhs)
+    else:
+        J, Jinv, c = inverse
+        if Jinv is None:
+            return None
+        sol = solve_with_inverse(J, Jinv, np.column_stack([piece.origin - c, piece.basis]))
+    x0 = sol[:, 0]
+    U2, R, ok = _orth(sol[:, 1:], 1e-12)
     if not ok:
         return None
     Rinv = np.linalg.inv(R)
     return x0, U2, piece.polytope.affine_image(R), Rinv
 
 
+def solve_with_inverse(J: np.ndarray, Jinv: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve ``J x = b`` with a cached inverse plus one step of iterative refinement.
+
+    Four small matrix products: much cheaper than a LAPACK solve for the many repeated
+    solves of growth (and immune to BLAS thread oversubscription in triangular solves), with a
+    residual ``|J x - b|`` at round-off level for well-conditioned ``J``.
+    """
+    x = Jinv @ b
+    return x + Jinv @ (b - J @ x)
+
+
 def residual_points(poly: Polytope, n: int, rng) -> np.ndarray:
     """Points of a polytope for residual checks: uniform samples for dimension <= 2 (cheap exact
-    samplers), otherwise points of the Chebyshev ball (a hit-and-run chain per piece would cost
-    far more than the check itself, and any interior point tests the affine link)."""
+    samplers), otherwise points of an inscribed ball (the Chebyshev ball, or a cached one; a
+    hit-and-run chain per piece would cost far more than the check itself, and any interior
+    point tests the affine link)."""
     if poly.dim <= 2:
         return poly.sample(n, rng)
-    c, r = poly.chebyshev()
+    c, r = poly.inner_ball()
     v = rng.normal(size=(n, poly.dim))
     v /= np.linalg.norm(v, axis=1, keepdims=True)
     return np.asarray(c) + (r * rng.random((n, 1))) * v

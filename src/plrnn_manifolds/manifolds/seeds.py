@@ -23,34 +23,41 @@ orbit inside the orbit's regions, so it lies exactly on the manifold, and :math:
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linprog
 
 from ..errors import ManifoldError
 from ..maps import PLMap
-from ..polytope import Polytope
+from ..polytope import Polytope, _lp_max
 from .pieces import box_rows, region_rows
 
 
-def _support(G, g, directions) -> np.ndarray:
-    """max_{G s <= g} d . s for each row d (``inf`` where unbounded)."""
+def _support(G, g, directions) -> tuple[np.ndarray, list]:
+    """max_{G s <= g} d . s for each row d (``inf`` where unbounded), and the maximisers."""
     out = np.empty(len(directions))
+    pts = []
+    scale = max(1.0, float(np.max(np.abs(g)))) if len(g) else 1.0
     for i, d in enumerate(directions):
-        res = linprog(-d, A_ub=G, b_ub=g, bounds=[(None, None)] * G.shape[1], method="highs")
-        out[i] = -res.fun if res.status == 0 else np.inf
-    return out
+        val, x = _lp_max(G, g, np.asarray(d, dtype=float), scale)
+        out[i] = val
+        if x is not None:
+            pts.append(x)
+    return out, pts
 
 
-def one_period_constraints(model: PLMap, orbit, basis, lo, hi) -> tuple[np.ndarray, np.ndarray]:
+def one_period_constraints(
+    model: PLMap, orbit, basis, lo, hi, start: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     r"""Stack :math:`C s \le c`: the regions (and box) of all k orbit points along the local orbit
-    of :math:`p_0 + U s`."""
+    of :math:`p_j + U s`, :math:`j` = ``start`` (visiting :math:`p_j, p_{j+1}, \dots`)."""
     rows, rhs = [], []
     V = np.array(basis, dtype=float)
-    for i in range(orbit.period):
-        p = orbit.points[i]
-        for G, g in (region_rows(model, orbit.patterns[i], p, V), box_rows(lo, hi, p, V)):
+    k = orbit.period
+    for i in range(k):
+        j = (start + i) % k
+        p = orbit.points[j]
+        for G, g in (region_rows(model, orbit.patterns[j], p, V), box_rows(lo, hi, p, V)):
             rows.append(G)
             rhs.append(g)
-        V = model.jacobian(orbit.patterns[i]) @ V
+        V = model.jacobian(orbit.patterns[j]) @ V
     return np.vstack(rows), np.concatenate(rhs)
 
 
@@ -86,19 +93,44 @@ def invariant_seed(
             "orbit), so no invariant seed with non-empty interior exists; the orbit is not "
             "structurally stable"
         )
+    if C.shape[1] == 1:
+        # 1-D: {C s <= c} is an interval [a, b] around 0; for 0 <= T < 1 it is invariant. For
+        # -1 < T < 0 the maximal invariant set is [a, b] ∩ T^{-1}[a, b] (then T^2 s lies in
+        # T^2 [a, b] ⊆ [a, b], and so on).
+        col = C[:, 0]
+        b = float(np.min(c[col > 0] / col[col > 0])) if np.any(col > 0) else radius
+        a = float(np.max(c[col < 0] / col[col < 0])) if np.any(col < 0) else -radius
+        t = float(T[0, 0])
+        if t < 0:
+            a, b = max(a, b / t), min(b, a / t)
+        return Polytope.box([a], [b])
     Gk, gk = C.copy(), c.copy()
     rows = C.copy()
+    # Points of the current set (LP maximisers): a candidate row violated at one of them is
+    # certainly new, which saves its LP.
+    pool = np.zeros((0, C.shape[1]))
     for _ in range(max_iter):
         rows = rows @ T
         norms = np.linalg.norm(rows, axis=1)
-        cand = norms * radius > c * (1 + tol)
-        if not np.any(cand):
+        cand = np.flatnonzero(norms * radius > c * (1 + tol))
+        if cand.size == 0:
             return Polytope.from_halfspaces(Gk, gk).remove_redundant()
-        sup = _support(Gk, gk, rows[cand])
-        new = sup > c[cand] * (1 + 1e-10) + 1e-14
+        thresh = c[cand] * (1 + 1e-10) + 1e-14
+        new = np.zeros(cand.size, dtype=bool)
+        if len(pool):
+            inside = np.all(pool @ Gk.T <= gk + 1e-9 * (1 + np.abs(gk)), axis=1)
+            pool = pool[inside]
+            if len(pool):
+                new = np.max(pool @ rows[cand].T, axis=0) > thresh
+        todo = np.flatnonzero(~new)
+        if todo.size:
+            sup, pts = _support(Gk, gk, rows[cand[todo]])
+            new[todo] = sup > thresh[todo]
+            if pts:
+                pool = np.vstack([pool, np.array(pts)])[-4 * C.shape[1] - 64 :]
         if not np.any(new):
             return Polytope.from_halfspaces(Gk, gk).remove_redundant()
-        idx = np.flatnonzero(cand)[new]
+        idx = cand[new]
         Gk = np.vstack([Gk, rows[idx]])
         gk = np.concatenate([gk, c[idx]])
     raise ManifoldError(

@@ -23,10 +23,11 @@ from .io import (
     read_state_dict,
     save_model,
 )
-from .synthetic import bistable_alrnn
+from .synthetic import bistable_alrnn, bistable_shplrnn
 
 __all__ = [
     "bistable_alrnn",
+    "bistable_shplrnn",
     "example_names",
     "example_path",
     "load_model",
