@@ -9,7 +9,7 @@ help:
 	@echo "make docs         build the documentation (mkdocs build --strict: warnings fail)"
 	@echo "make docs-images  regenerate docs/img/*.png from the bundled example (needs chromium)"
 	@echo "make docs-serve   serve the documentation locally"
-	@echo "make examples     run every script in examples/ (each writes its PNG)"
+	@echo "make examples     run every script in examples/ (PNGs into docs/img/examples/; minutes)"
 
 # needs: pip install ".[docs]"
 docs:
@@ -22,11 +22,19 @@ docs-serve:
 docs-images:
 	$(PYTHON) docs/scripts/make_images.py
 
-# every example script, in order; stops at the first failure
+# every example script: the paper's figures first (the fast ones, then the two that train
+# models, minutes each), then any other script in examples/; stops at the first failure.
+# Files starting with "_" are helpers, not examples. EXAMPLE_ARGS="--seed 1" (or --out DIR)
+# passes options that every script has.
+EXAMPLES_FIRST = fig3a_lozi fig3b_border_collision fig5_chaos duffing_lorenz cortical_neuron
 examples:
-	@set -e; found=0; \
-	for f in examples/*.py; do \
-	  [ -e "$$f" ] || continue; found=1; \
-	  echo "== $$f"; $(PYTHON) "$$f"; \
+	@set -e; \
+	for n in $(EXAMPLES_FIRST); do \
+	  echo "== examples/$$n.py"; $(PYTHON) "examples/$$n.py" $(EXAMPLE_ARGS); \
 	done; \
-	if [ $$found -eq 0 ]; then echo "no scripts in examples/"; fi
+	for f in examples/*.py; do \
+	  n=$$(basename "$$f" .py); \
+	  case " _ $(EXAMPLES_FIRST) " in *" $$n "*) continue;; esac; \
+	  case "$$n" in _*) continue;; esac; \
+	  echo "== $$f"; $(PYTHON) "$$f" $(EXAMPLE_ARGS); \
+	done

@@ -12,9 +12,15 @@ window.MathJax = {
   }
 };
 
+// Re-typeset when Material swaps page content without a reload (instant navigation). The first
+// page is typeset by MathJax itself on startup; wait for that before anything else. Do not call
+// MathJax.startup.output.clearCache() here: it drops the CommonHTML font rules, and the glyphs
+// of the re-typeset formulas then render blank.
 document$.subscribe(() => {
-  MathJax.startup.output.clearCache();
-  MathJax.typesetClear();
-  MathJax.texReset();
-  MathJax.typesetPromise();
+  if (!window.MathJax || !MathJax.startup || !MathJax.startup.promise) return;
+  MathJax.startup.promise = MathJax.startup.promise.then(() => {
+    MathJax.typesetClear();
+    MathJax.texReset();
+    return MathJax.typesetPromise();
+  });
 });

@@ -1,0 +1,99 @@
+"""The fast example scripts (Figs 3A, 3B, 5) run as a user runs them and draw real figures.
+
+Each script runs in a subprocess with a temporary ``--out`` directory and slightly smaller grids
+and sweeps than its defaults (to keep the suite quick); the tests check that it exits 0, that the
+PNG exists and is a real figure (size, not a blank canvas) and that the printed quantitative
+result holds. The training examples (``duffing_lorenz.py``, ``cortical_neuron.py``) take minutes
+and run only with ``make examples``.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def run_example(name: str, out: Path, *args: str, timeout: float = 120) -> str:
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), "--out", str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def check_png(path: Path, min_width: int = 500, min_height: int = 400) -> None:
+    from matplotlib.image import imread
+
+    assert path.is_file(), f"{path} was not written"
+    img = imread(path)
+    h, w = img.shape[:2]
+    assert w >= min_width and h >= min_height, f"{path.name} is only {w} x {h}"
+    rgb = img[..., :3].astype(float)
+    assert rgb.std() > 0.05, f"{path.name} looks blank (pixel std {rgb.std():.4f})"
+    # a real figure has many distinct colours (basins, manifolds, markers, anti-aliasing)
+    q = (rgb * 255).astype(np.uint8).reshape(-1, 3)
+    assert len(np.unique(q, axis=0)) > 50, f"{path.name} has too few colours"
+
+
+def number(pattern: str, text: str) -> list[float]:
+    found = [float(v) for v in re.findall(pattern, text)]
+    assert found, f"no line matching {pattern!r} in:\n{text}"
+    return found
+
+
+def test_fig3a_lozi(tmp_path):
+    out = run_example("fig3a_lozi.py", tmp_path, "--grid", "200")
+    check_png(tmp_path / "fig3a_lozi.png")
+    (frac,) = number(r"escape-boundary cells within 2 cells of W\^s\(left saddle\): ([0-9.]+)", out)
+    assert frac >= 0.99
+    (cover,) = number(r"attractor samples within 1e-3 of W\^u\(right saddle\): ([0-9.]+)", out)
+    assert cover >= 0.99
+
+
+def test_fig3b_border_collision(tmp_path):
+    out = run_example("fig3b_border_collision.py", tmp_path, "--grid", "200", "--max-pieces", "150")
+    check_png(tmp_path / "fig3b_border_collision.png", min_width=1000)
+    fractions = number(r"\] boundary fraction: ([0-9.]+)", out)
+    assert len(fractions) == 2 and min(fractions) >= 0.99
+    # the orbit catalogue the docs describe: a period-3 saddle (left); period-4 and two
+    # period-5 saddles (right), every search exhaustive
+    assert out.count("complete=True") == 2
+    left, right = out.split("[right]", 1)
+    assert re.findall(r"period (\d+): saddle", left) == ["3"]
+    assert re.findall(r"period (\d+): saddle", right) == ["4", "5", "5"]
+
+
+def test_fig5_chaos(tmp_path):
+    out = run_example("fig5_chaos.py", tmp_path, "--n-params", "21")
+    check_png(tmp_path / "fig5_chaos.png", min_width=1000)
+    (lam,) = number(r"largest Lyapunov exponent at h1 = -0\.7: (-?[0-9.]+)", out)
+    assert lam > 0.4  # chaos (about 0.49 per step)
+    if "intersections is not available" not in out:
+        (n_tr,) = number(r"(\d+) verified and transversal", out)
+        assert n_tr > 0
+
+
+@pytest.mark.parametrize("name", ["duffing_lorenz.py", "cortical_neuron.py"])
+def test_training_examples_show_help(name):
+    """The slow examples at least parse their options (their runs are ``make examples``)."""
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "--out" in proc.stdout and "--epochs" in proc.stdout
