@@ -153,7 +153,10 @@ def test_stages_can_be_switched_off(tmp_path):
         model, tmp_path, max_period=1, attractors=False, intersections=False, depth=4
     )
     assert res["partial"] is False
-    assert not {"attractors", "intersections", "chaos"} & set(res)
+    # the contract fields stay, empty, and the verdict cannot claim anything
+    assert res["attractors"] == [] and res["intersections"] == []
+    assert res["chaos"]["verdict"] == "inconclusive"
+    assert any("skipped" in r for r in res["chaos"]["reasons"])
 
 
 def test_failing_stage_is_recorded(tmp_path, monkeypatch):

@@ -469,3 +469,19 @@ def test_internal_error_is_one_line_unless_verbose(monkeypatch):
     assert "ZeroDivisionError: boom" in line and "--verbose" in line
     res = _run("--verbose", "orbits", example_path("lozi"))
     assert res.exit_code == 1 and "Traceback" in res.output  # asked for
+
+
+def test_analyze_stage_options(tmp_path):
+    """--no-attractors/--no-intersections skip those stages; the sample counts reach the run:
+    Monte Carlo fractions of 300 samples are multiples of 1/300."""
+    _, doc = _analyze(tmp_path / "a", "-3,3", "--no-attractors", "--no-intersections")
+    assert doc["attractors"] == [] and doc["intersections"] == []
+    assert doc["chaos"]["verdict"] == "inconclusive"
+    assert doc["run"]["parameters"]["attractors"] is False
+    assert doc["run"]["parameters"]["intersections"] is False
+    _, doc = _analyze(tmp_path / "b", "-3,3", "--n-initial", 40, "--basin-samples", 300)
+    p = doc["run"]["parameters"]
+    assert (p["n_initial"], p["basin_samples"]) == (40, 300)
+    fr = np.array([a["basin_fraction"] for a in doc["attractors"]], dtype=float)
+    assert fr.size >= 1
+    assert np.allclose(fr * 300, np.round(fr * 300), atol=1e-9), fr

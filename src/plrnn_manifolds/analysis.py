@@ -69,6 +69,9 @@ def run_analysis(
         "seed": seed,
         "attractors": bool(attractors),
         "intersections": bool(intersections),
+        "n_initial": int(n_initial),
+        "basin_samples": int(basin_samples),
+        "max_intersections": int(max_intersections),
     }
     results = new_results(model, source, params)
     path = write_results(out_dir, results)
@@ -165,6 +168,14 @@ def _later_stages(
             console.print(msg)
 
     cat = None
+    # Skipped stages still leave their contract fields, so readers need no special case.
+    results.setdefault("attractors", [])
+    results.setdefault("intersections", [])
+    if not intersections:
+        results["chaos"] = {
+            "verdict": "inconclusive",
+            "reasons": ["The intersection stage was skipped (--no-intersections)."],
+        }
     if attractors:
         from .basins import basin_fractions, find_attractors
 

@@ -286,8 +286,58 @@ def orbits(ctx, model_file, max_period, seed, json_out, P, exhaustive):
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0))
 @click.option("--P", "P", type=click.IntRange(1), default=None, help="ALRNN: number of ReLU units.")
 @click.option("--report/--no-report", default=False, help="Also write report.html.")
+@click.option(
+    "--attractors/--no-attractors",
+    default=True,
+    show_default=True,
+    help="Attractor catalogue, basin fractions, boundaries and Lyapunov exponents.",
+)
+@click.option(
+    "--intersections/--no-intersections",
+    default=True,
+    show_default=True,
+    help="Homoclinic and heteroclinic points between the grown manifolds.",
+)
+@click.option(
+    "--n-initial",
+    default=200,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Seeded initial conditions simulated to find attractors.",
+)
+@click.option(
+    "--basin-samples",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Monte Carlo samples for the basin fractions.",
+)
+@click.option(
+    "--max-intersections",
+    default=200,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Intersection points kept per manifold pair and overall.",
+)
 @click.pass_context
-def analyze(ctx, model_file, out_dir, max_period, box, depth, max_pieces, method, seed, P, report):
+def analyze(
+    ctx,
+    model_file,
+    out_dir,
+    max_period,
+    box,
+    depth,
+    max_pieces,
+    method,
+    seed,
+    P,
+    report,
+    attractors,
+    intersections,
+    n_initial,
+    basin_samples,
+    max_intersections,
+):
     """Find orbits and grow both manifolds of every saddle; write OUT/results.json.
 
     The file is rewritten after every stage; an interrupted run (Ctrl-C) leaves it valid with
@@ -311,6 +361,11 @@ def analyze(ctx, model_file, out_dir, max_period, box, depth, max_pieces, method
         seed=seed,
         console=console,
         progress=_interactive(ctx),
+        attractors=attractors,
+        n_initial=n_initial,
+        basin_samples=basin_samples,
+        intersections=intersections,
+        max_intersections=max_intersections,
     )
     if results.get("orbits"):
         _orbit_table(console, results["orbits"], title=f"Orbits up to period {max_period}")
