@@ -68,7 +68,8 @@ def _train(x, args):
         eval_every=max(1, args.epochs // 5),
         seed=args.seed,
     )
-    res = train(x, cfg, out_dir=args.out / "training", resume=True)
+    out = args.out / "training"
+    res = train(x, cfg, out_dir=out, resume=(out / "checkpoint.pt").exists())
     return res.to_plmap()
 
 

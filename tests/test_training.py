@@ -397,3 +397,17 @@ def test_cli_reports_bad_data_as_one_line(tmp_path):
     )
     assert r.exit_code == 2
     assert r.output.startswith("error: ") and "NaN" in r.output and "Traceback" not in r.output
+
+
+def test_exploding_training_stops_with_a_clear_error():
+    """A 30-unit ALRNN with 10 ReLUs whose free runs explode over 200 steps (MSE ~1e19 against
+    0.5 for predicting zero) is stopped with advice, not trained for the whole budget."""
+    t = np.arange(3000) * 0.1
+    x = np.stack([np.sin(t), np.cos(1.3 * t)], 1)
+    cfg = TrainConfig(
+        model="alrnn", M=30, P=10, epochs=50, batches_per_epoch=34, batch_size=4, seq_len=200,
+        gtf=True, lr=1e-6, seed=0, eval_every=0, progress=False,
+    )  # fmt: skip
+    with pytest.raises(ModelError, match="diverged.*seq_len") as exc:
+        train(x, cfg)
+    assert "epoch 3 " in str(exc.value)

@@ -569,6 +569,8 @@ def train(
         start_epoch = int(ck["epoch"])
 
     X = torch.as_tensor(tr, dtype=dtype)
+    data_power = max(float(np.mean(np.asarray(tr, dtype=np.float64) ** 2)), 1e-300)
+    exploded = 0  # consecutive epochs with an exploded MSE
     S = _to_tensor(tr_in, dtype)
     L, Bsz = config.seq_len, config.batch_size
     offsets = torch.arange(L + 1)
@@ -656,10 +658,18 @@ def train(
                 "lr": lr_now,
                 "alpha": alpha if config.gtf else 0.0,
             }
-            if not math.isfinite(entry["loss"]):
+            # An MSE 1e8 times that of predicting zero means the free-running stretches between
+            # forcings explode (the linear part of the model is unstable over seq_len steps).
+            # A first epoch like that can recover (an ECG run fell from 1e6 to 0.9 after one
+            # epoch of 50 batches); 100 batches and three epochs in a row did not in our runs,
+            # so stop there instead of burning the budget.
+            exploded = exploded + 1 if entry["mse"] > 1e8 * data_power else 0
+            patience = max(3, math.ceil(100 / config.batches_per_epoch))
+            if not math.isfinite(entry["mse"]) or exploded >= patience:
                 raise ModelError(
-                    f"training diverged at epoch {epoch + 1} (loss {entry['loss']}); lower lr, "
-                    "shorten seq_len or force more often (smaller tau / gtf)"
+                    f"training diverged: epoch {epoch + 1} has MSE {entry['mse']:.3g} ("
+                    f"{data_power:.3g} for predicting zero); lower lr, shorten seq_len, force "
+                    "more often (smaller tau, or gtf) or use fewer latent/ReLU units (M, P)"
                 )
             if config.eval_every and (epoch + 1) % config.eval_every == 0:
                 model.eval()
