@@ -176,7 +176,10 @@ def test_only_stable_orbits_of_the_list_enter_the_catalogue():
     assert [a.orbit for a in cat] == [1, 3]
     assert [a.kind for a in cat] == ["fixed_point", "fixed_point"]
     assert all(a.n_hits > 0 for a in cat)
-    assert sum(a.n_hits for a in cat) + cat.n_escaped == 100
+    # 100 uniform starts plus a +- pair next to each of the 3 non-stable orbit points; every start
+    # either reaches one of the two attractors or escapes.
+    assert cat.n_initial == 106
+    assert sum(a.n_hits for a in cat) + cat.n_escaped == 106
     # J = lam (I - u u^T) at both points: eigenvalues 0 and lam -> exponents log lam, -inf.
     for a in cat:
         assert a.lyapunov[0] == pytest.approx(np.log(0.5), abs=1e-12)
@@ -419,3 +422,42 @@ def test_other_bad_input(toy):
         find_attractors(m, orbits=3, n_initial=5)
     with pytest.raises(DataError, match="another model"):
         basin_of(bistable(np.ones(3), 0.0), cat, [[0.0, 0.0, 0.0]])
+
+
+def _thin_basin_map(M=12, delta=0.2):
+    """x' = 2x - 1.5 relu(x - 1): unstable point 0, stable point 3 (x > 0 goes there, x < 0
+    escapes); every other coordinate y' = 0.5 y for |y| < delta and 3y -+ 2.5 delta beyond, so
+    the basin of (3, 0, ..., 0) is a slab of width 2.5 delta per coordinate (a fraction of about
+    1e-12 of the box [-3, 3]^12)."""
+    K = M - 1
+    A = np.diag(np.r_[2.0, np.full(K, 0.5)])
+    W2 = np.zeros((1 + 2 * K, M))
+    W1 = np.zeros((M, 1 + 2 * K))
+    h2 = np.zeros(1 + 2 * K)
+    W2[0, 0], h2[0], W1[0, 0] = 1.0, -1.0, -1.5
+    for i in range(K):
+        W2[1 + 2 * i, 1 + i], h2[1 + 2 * i], W1[1 + i, 1 + 2 * i] = 1.0, -delta, 2.5
+        W2[2 + 2 * i, 1 + i], h2[2 + 2 * i], W1[1 + i, 2 + 2 * i] = -1.0, -delta, -2.5
+    return PLMap(A=A, W1=W1, W2=W2, h1=np.zeros(M), h2=h2)
+
+
+def test_attractor_found_from_saddle_neighbourhood_when_uniform_starts_escape():
+    """Uniform starts in a wide 12-D box all miss the slab-shaped basin; starts on both sides of
+    the saddle at the origin (along its unstable manifold) find the attractor, and so do supplied
+    initial conditions."""
+    m = _thin_basin_map()
+    M = m.M
+    target = np.r_[3.0, np.zeros(M - 1)]
+    np.testing.assert_allclose(m(target), target, atol=1e-12)
+    box = (np.full(M, -3.0), np.full(M, 3.0))
+    alone = find_attractors(m, n_initial=100, box=box)
+    assert len(alone) == 0 and alone.n_escaped == 100
+    saddle = StandInOrbit(np.zeros((1, M)), "saddle")
+    cat = find_attractors(m, orbits=[saddle], n_initial=100, box=box)
+    assert len(cat) == 1 and cat[0].kind == "fixed_point"
+    np.testing.assert_allclose(cat[0].points[0], target, atol=1e-9)
+    cat = find_attractors(m, n_initial=100, box=box, initial=[0.5 * target])
+    assert len(cat) == 1
+    np.testing.assert_allclose(cat[0].points[0], target, atol=1e-9)
+    with pytest.raises(DataError, match="initial"):
+        find_attractors(m, n_initial=10, box=box, initial=np.zeros((2, M + 1)))

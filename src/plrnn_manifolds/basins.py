@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ._validate import as_state
+from ._validate import as_float_array, as_state
 from .bounds import default_box
 from .chaos import lyapunov_spectrum
 from .errors import DataError, OrbitError
@@ -494,6 +494,7 @@ def find_attractors(
     lyapunov_tol: float = 1e-3,
     escape_factor: float = 1e3,
     max_points: int = 4000,
+    initial=None,
 ) -> AttractorCatalogue:
     r"""Catalogue the attractors of a map: stable orbits plus attractors found by simulation.
 
@@ -507,7 +508,12 @@ def find_attractors(
         the catalogue, whether or not a simulated trajectory reaches them; ``Attractor.orbit``
         is the index into this sequence.
     n_initial : int
-        Number of seeded initial conditions, uniform in ``box``.
+        Number of seeded initial conditions, uniform in ``box``. As many again (at most) start
+        next to the points of the non-stable orbits of ``orbits``, displaced by
+        :math:`\pm 10^{-3} L` along seeded random directions: the unstable manifolds of saddles lead
+        to attractors, which matters in high dimensions, where almost every uniform sample of a
+        box escapes (an ECG ALRNN with ``M = 20``: 0 of 500 uniform samples reached its chaotic
+        attractor).
     box : (lo, hi), optional
         Box of initial conditions; default :func:`default_box` ``(model, seed)``.
     n_transient, n_keep : int
@@ -530,6 +536,9 @@ def find_attractors(
         Escape radius in units of ``|box centre| + box diameter``.
     max_points : int
         Cap on the points stored per non-periodic attractor.
+    initial : (n, M) array_like, optional
+        Further initial conditions, for example data points or states of a trained model's free
+        run.
 
     Returns
     -------
@@ -605,8 +614,26 @@ def find_attractors(
 
     # ---------------------------------------------------------------- simulation
     rng = np.random.default_rng(seed)
-    z = rng.uniform(lo, hi, (n_initial, M))
-    escaped = np.zeros(n_initial, dtype=bool)
+    starts = [rng.uniform(lo, hi, (n_initial, M))]
+    near = [np.atleast_2d(o.points) for o in orbit_list if o.classification != "stable"]
+    if near:
+        # +- pairs: both sides of a codimension-1 stable manifold get a start.
+        base = np.vstack(near)[: max(1, n_initial // 2)]
+        step = rng.standard_normal(base.shape)
+        step *= 1e-3 * L / np.linalg.norm(step, axis=1, keepdims=True)
+        starts += [base + step, base - step]
+    if initial is not None:
+        extra = as_float_array("initial", initial, error=DataError)
+        if extra.ndim == 1:
+            extra = extra[None]
+        if extra.ndim != 2 or extra.shape[1] != M or not np.all(np.isfinite(extra)):
+            raise DataError(
+                f"initial must be a finite (n, {M}) array of initial conditions, got shape "
+                f"{extra.shape}"
+            )
+        starts.append(extra)
+    z = np.vstack(starts)
+    escaped = np.zeros(z.shape[0], dtype=bool)
     z = _iterate(model, z, n_transient, R, escaped)
     tails = _tails(model, z, n_keep, R, escaped)
     bounded = np.nonzero(~escaped)[0]
@@ -719,7 +746,7 @@ def find_attractors(
         box=(lo, hi),
         escape_radius=R,
         length_scale=L,
-        n_initial=n_initial,
+        n_initial=int(z.shape[0]),
         n_escaped=n_escaped,
         seed=int(seed),
         notes=notes,
