@@ -20,7 +20,10 @@ Algorithm (DESIGN.md section 4)
    over cells with linear programs). Backward: for every region :math:`d'` whose affine preimage
    meets the region, :math:`\{x \in P_{d'} : F_{d'}(x) \in Q\}`; regions are found by
    point-preimage iteration plus a flood across facets (complete for homeomorphisms), and by
-   enumerating every region for non-invertible maps when that is feasible.
+   enumerating every region for non-invertible maps when that is feasible. One-dimensional
+   manifolds (pieces are segments) do all of this in closed form, by interval arithmetic on the
+   line (:mod:`.intervals`, no LP, no vertex enumeration), with the same pieces as the general
+   path up to round-off.
 4. **Bounds.** Growth happens inside a *growth box* (by default larger than the output box, so
    parts whose orbits leave the output box and come back are kept), up to a depth (map steps)
    and within a piece budget. Stable manifolds of dimension >= 3 keep whole preimage cells in
@@ -42,6 +45,7 @@ from ..bounds import default_box, parse_box
 from ..errors import ManifoldError
 from ..maps import PLMap
 from ..polytope import DEFAULT_TOL, Polytope, cells
+from .intervals import Interval, box_active, cells_1d, line_box, orth1
 from .pieces import (
     Piece,
     backward_image,
@@ -54,6 +58,11 @@ from .pieces import (
 )
 from .seeds import invariant_seed, one_period_constraints
 from .subspaces import invariant_subspace
+
+# Private switch, for tests and benchmarks only: 1-D manifolds (pieces are intervals on lines)
+# take the closed-form interval path of :mod:`.intervals` instead of the general polytope
+# machinery. Both give the same pieces up to round-off; set it to False to compare.
+_FAST_1D = True
 
 
 # ------------------------------------------------------------------------------ region catalogue
@@ -281,6 +290,7 @@ class _Grower:
         self._flood_cost = 0.0  # running mean of LPs per flood (unclipped trees)
         self._slabs = None
         self._region_boxes: dict = {}
+        self.fast1d = False  # set in run(): 1-D pieces take the interval fast path
 
     # ---- helpers
     def _event(self, msg):
@@ -341,18 +351,95 @@ class _Grower:
 
     def _link(self, child: Piece, parent: Piece):
         if self.kind == "stable":
-            J, c = self.model.affine(child.region)
+            J, _, c, _, _ = self._region(child.region)
             R = parent.basis.T @ J @ child.basis
             t = parent.basis.T @ (J @ child.origin + c - parent.origin)
         else:
-            J, c = self.model.affine(parent.region)
+            J, _, c, _, _ = self._region(parent.region)
             R = child.basis.T @ J @ parent.basis
             t = child.basis.T @ (J @ parent.origin + c - child.origin)
         return R, t
 
+    # ---- 1-D fast path (pieces are intervals; see .intervals)
+    def _interval_piece(self, region, depth, origin, u, iv: Interval, parent, seed) -> Piece:
+        """The piece ``origin + u s``, ``s`` in ``iv``, recentred at the interval's midpoint
+        (exactly as :meth:`_new_piece` does through the general path)."""
+        c = 0.5 * (iv.lo + iv.hi)
+        lo, hi = -((-iv.lo) + c), iv.hi - c
+        piece = Piece(
+            region=np.asarray(region, dtype=bool),
+            depth=depth,
+            origin=origin + u * c,
+            basis=u[:, None],
+            polytope=Interval(lo, hi, max(abs(lo), abs(hi))).polytope(),
+            parent=parent,
+            seed=seed,
+        )
+        piece.link = self._link(piece, parent) if parent is not None else None
+        return piece
+
+    def _line_box(self, origin, u):
+        """Growth box rows ``a s <= b`` on the line ``origin + u s``."""
+        return line_box(origin, u, self.glo, self.ghi)
+
+    def _preimage_child_1d(self, piece: Piece, d, depth: int):
+        """Closed-form ``try_region`` for 1-D pieces: the preimage of ``piece`` under ``F_d`` in
+        region ``d`` and the growth box. Returns ``"singular"``, ``None`` (no interior),
+        ``"outside"`` (non-empty, but outside the growth box) or the child piece."""
+        J, Jinv, c, Gr, gr = self._region(d)
+        if Jinv is None:
+            return "singular"
+        sol = solve_with_inverse(J, Jinv, np.column_stack([piece.origin - c, piece.basis]))
+        x0 = sol[:, 0]
+        q = orth1(sol[:, 1])
+        if q is None:
+            return "singular"
+        u, r = q
+        cell = Interval.of(piece.polytope).scaled(r).clip(Gr @ u, gr - Gr @ x0)
+        if cell.is_empty(self.tol):
+            return None
+        a, b = self._line_box(x0, u)
+        full = cell.clip(a, b)
+        if full.is_empty(self.tol):
+            self.box_cut = True
+            return "outside"
+        if box_active(full, a, b):
+            self.box_cut = True
+        return self._interval_piece(d, depth, x0, u, full, piece, piece.seed)
+
+    def _forward_children_1d(self, piece: Piece, depth: int, skip=None) -> list[Piece]:
+        """Closed-form :meth:`forward_children` for 1-D pieces."""
+        J, _, c, _, _ = self._region(piece.region)
+        q = orth1(J @ piece.basis[:, 0])
+        if q is None:
+            self.complete = False
+            self._event(
+                f"fold: the region map of {_pat(piece.region)} loses rank on the manifold at "
+                f"depth {piece.depth}; the lower-dimensional image is not grown further"
+            )
+            return []
+        u, r = q
+        o = J @ piece.origin + c
+        a, b = self._line_box(o, u)
+        clipped = Interval.of(piece.polytope).scaled(r).clip(a, b)
+        if clipped.is_empty(self.tol):
+            self.box_cut = True
+            return []
+        if not self.box_cut and box_active(clipped, a, b):
+            self.box_cut = True
+        W2, h2 = self.model.W2, self.model.h2
+        out = []
+        for sign, cell in cells_1d(clipped, W2 @ u, W2 @ o + h2, self.tol):
+            if skip is not None and np.array_equal(sign, skip):
+                continue
+            out.append(self._interval_piece(sign, depth, o, u, cell, piece, piece.seed))
+        return out
+
     # ---- one step
     def forward_children(self, piece: Piece, depth: int, skip=None) -> list[Piece]:
         """Cells of the image of ``piece`` inside the growth box (except region ``skip``)."""
+        if self.fast1d:
+            return self._forward_children_1d(piece, depth, skip)
         img = forward_image(self.model, piece)
         if img is None:
             self.complete = False
@@ -515,6 +602,14 @@ class _Grower:
                 return "skip"
             if exhaustive and normals is not None and self._hull_misses_region(piece, d, normals):
                 return None  # certified without an LP
+            if self.fast1d:
+                ch = self._preimage_child_1d(piece, d, depth)
+                if ch == "singular":
+                    singular(d)
+                    return None
+                if isinstance(ch, Piece):
+                    out.append(ch)
+                return ch
             pre = self._preimage_cell(piece, d)
             if pre is None:
                 singular(d)
@@ -705,6 +800,7 @@ class _Grower:
         # while its piece still meets it. Dimensions <= 2 clip at every step (vertex paths are
         # cheap there and the box keeps pieces short).
         self.clip_tree = not (self.kind == "stable" and seeds[0].dimension >= 3)
+        self.fast1d = _FAST_1D and seeds[0].dimension == 1
         # Redundancy removal (one LP per row) only pays off once rows have piled up well beyond
         # what the seeds bring along.
         self.row_limit = max(self.row_limit, 2 * max(len(s.polytope.g) for s in seeds))
@@ -833,6 +929,25 @@ def _clip_output(piece: Piece, lo, hi, tol) -> Piece | None:
     )
 
 
+def _clip_output_1d(piece: Piece, lo, hi, tol) -> Piece | None:
+    """:func:`_clip_output` for 1-D pieces, in closed form (see :mod:`.intervals`)."""
+    a, b = line_box(piece.origin, piece.basis[:, 0], lo, hi)
+    iv = Interval.of(piece.polytope).clip(a, b)
+    if iv.is_empty(tol):
+        return None
+    return Piece(
+        piece.region,
+        piece.depth,
+        piece.origin,
+        piece.basis,
+        iv.polytope(),
+        piece.parent,
+        piece.link,
+        piece.seed,
+        clipped=box_active(iv, a, b),
+    )
+
+
 def grow_manifold(
     model: PLMap,
     orbit,
@@ -944,7 +1059,8 @@ def grow_manifold(
         progress=progress,
     )
     seeds, tree, stopped = gr.run(interrupt=interrupt)
-    pieces = [q for q in (_clip_output(p, lo, hi, DEFAULT_TOL) for p in tree) if q is not None]
+    clip = _clip_output_1d if gr.fast1d else _clip_output
+    pieces = [q for q in (clip(p, lo, hi, DEFAULT_TOL) for p in tree) if q is not None]
     scale = model.scale
     res_rng = np.random.default_rng(seed + 1)
     max_res = 0.0
