@@ -246,3 +246,55 @@ def test_singular_region_is_a_reported_fold():
     assert any("fold" in e or "singular" in e for e in events), events
     assert not (uns.complete and sta.complete)
     assert uns.max_residual <= 1e-9 and sta.max_residual <= 1e-9
+
+
+# --------------------------------------------------------------- folds and cycle manifolds
+def test_fold_is_reported_and_leaves_no_wrong_piece():
+    """F = diag(2, 2, 1/2) z - 2 relu(x - 1) e_x: the saddle at 0 has the xy-plane as unstable
+    manifold; beyond x = 1 the map kills x, so the region map loses rank on the plane (a fold).
+    Growth must say so (complete False, a 'fold' event) and every piece must still lie in the
+    plane z = 0 and be mapped onto the plane."""
+    A = np.diag([2.0, 2.0, 0.5])
+    F = PLMap(
+        A=A, W1=np.array([[-2.0], [0.0], [0.0]]), W2=np.array([[1.0, 0.0, 0.0]]),
+        h1=np.zeros(3), h2=np.array([-1.0]),
+    )  # fmt: skip
+    orb = find_orbits(F, max_period=1)
+    s = next(o for o in orb.orbits if np.allclose(o.points[0], 0.0))
+    assert s.classification == "saddle" and s.n_unstable == 2
+    man = grow_manifold(F, s, "unstable", box=[-3, 3], depth=6, max_pieces=500)
+    assert man.complete is False
+    assert any(e.startswith("fold") for e in man.events), man.events
+    assert {p.region[0] for p in man.pieces} == {False, True}  # the fold region was entered
+    pts = man.sample(300, seed=1)
+    assert np.max(np.abs(pts[:, 2])) < 1e-12
+    assert np.max(np.abs(F(pts)[:, 2])) < 1e-12
+
+
+@pytest.mark.parametrize("tau_l", [-0.3, 0.9])
+def test_unstable_manifolds_of_saddle_cycles_are_forward_invariant(tau_l):
+    """W^u of every saddle cycle of the Fig 3B maps, grown from the seeds at all k points: the
+    image of a point of a piece of depth < max lies on the manifold again (or left the box)."""
+    from plrnn_manifolds.models import border_collision
+
+    F = border_collision(tau_l=tau_l, delta_l=0.9, tau_r=-1.85, delta_r=0.9, c=1, d=0, h1=-1, h2=0)
+    orb = find_orbits(F, max_period=5, seed=0)
+    cycles = [o for o in orb.orbits if o.classification == "saddle" and o.period > 1]
+    assert cycles
+    allp = np.vstack([o.points for o in cycles])
+    lo, hi = np.minimum(allp.min(0), -3.0) - 0.5, np.maximum(allp.max(0), 3.0) + 0.5
+    for o in cycles:
+        man = grow_manifold(F, o, "unstable", box=(lo, hi), depth=8, max_pieces=3000)
+        assert man.max_residual <= 1e-9 * F.scale
+        # every orbit point carries a seed piece
+        for p in o.points:
+            assert man.distance(p) < 1e-9 * F.scale
+        shallow = [q for q in man.pieces if q.depth < 8]
+        rng = np.random.default_rng(0)
+        for q in shallow[:: max(1, len(shallow) // 40)]:
+            v = q.vertices()
+            t = rng.uniform(size=(3, 1))
+            y = F(v[0] + t * (v[1] - v[0]))
+            inside = np.all((y >= lo) & (y <= hi), axis=1)
+            for yy in y[inside]:
+                assert man.distance(yy) < 1e-8 * F.scale, (o.period, q.depth)
