@@ -39,7 +39,9 @@ def _args(argv):
     ap.add_argument("--out", type=Path, default=ROOT / "out" / "ecg")
     ap.add_argument("--model", type=Path, default=None, help="analyse this model, no training")
     ap.add_argument("--epochs", type=int, default=150)
+    ap.add_argument("--family", default="alrnn", choices=["alrnn", "shplrnn", "plrnn"])
     ap.add_argument("--M", type=int, default=20)
+    ap.add_argument("--hidden", type=int, default=100, help="shPLRNN hidden units")
     ap.add_argument("--P", type=int, default=6)
     ap.add_argument("--seq-len", type=int, default=100)
     ap.add_argument("--max-period", type=int, default=2)
@@ -55,9 +57,10 @@ def _train(x, args):
 
     torch.set_num_threads(1)
     cfg = TrainConfig(
-        model="alrnn",
+        model=args.family,
         M=args.M,
         P=args.P,
+        hidden=args.hidden,
         epochs=args.epochs,
         batches_per_epoch=50,
         batch_size=16,
@@ -110,9 +113,11 @@ def main(argv=None) -> int:
         F = _train(x, args)  # holds out the same trailing 20 % (test_fraction=0.2)
         save_model(F, args.out / "ecg_model.json")
         summary["train_seconds"] = time.perf_counter() - t0
-        summary["config"] = {"M": args.M, "P": args.P, "epochs": args.epochs, "seed": args.seed}
+        summary["config"] = {
+            k: getattr(args, k) for k in ("family", "M", "P", "hidden", "epochs", "seq_len", "seed")
+        }
     else:
-        F = load_model(args.model, P=args.P)
+        F = load_model(args.model, P=args.P if args.model.suffix in (".pt", ".pth") else None)
     print(f"model: M={F.M}, H={F.H} ({time.perf_counter() - t0:.0f} s)")
 
     # The model's own attractor, reached from the first held-out point.
