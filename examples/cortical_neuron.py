@@ -2,250 +2,413 @@
 
 Data: the bundled recording ``cortical_neuron_b6.npz`` (cell B6 of BluePyEfe's test data, five
 3 s sweeps with 2 s depolarising current steps of 106 to 341 pA; the cell rests at about
--70 mV and fires tonically during the step). The five sweeps are concatenated (each starts and
-ends at rest), downsampled to ``--downsample`` x 0.25 ms, z-scored and delay-embedded (dimension
-``--embed-dim``, delay from the average mutual information). The injected current is the
-model's external input; we use the nominal square step of each sweep (amplitude and timing from
-the file's provenance) rather than the measured, quantised current.
+-70 mV and fires tonically during the step). The bundled model is trained on the step segment
+of ONE sweep, the 341 pA one (sweep 5; tonic firing at about 43 Hz), from 100 ms after the
+step onset to its end: voltage downsampled to 0.5 ms, z-scored and delay-embedded in 3
+coordinates (delay 1.5 ms). The model is autonomous: it is a model of the neuron *during the
+341 pA step* (the constant current is implicit in the bias), not of rest. The last 20 % of the
+segment (the last 0.38 s of the step) is held out.
 
-An ALRNN (``--M`` latent units, the last ``--P`` rectified) is trained with sparse teacher
-forcing for ``--epochs`` epochs (the only expensive step). Then, for the current switched off
-(I = 0) and for each step amplitude, the input is folded into the bias (``to_plmap(s=...)``) and
-the autonomous map is analysed:
+Training (``--train``): ALRNN, M = 25, P = 6, sparse teacher forcing every 6 steps, windows of
+100 steps, RAdam lr 2e-3 decaying by 0.995 per epoch, 80 epochs, seed 0 (about 2.5 minutes on
+one core; bit-identical to the bundled ``cortical_neuron_alrnn.json``). 80 epochs is an early
+stop chosen by inspection: in the same run the free-running model stops firing after epoch 90
+(it falls onto its stable fixed point), and longer forcing intervals give smooth sub-threshold
+oscillations instead of spikes (see docs/figures.md).
 
-- fixed points and 2-cycles (exhaustive over the 2^P regions) and their stability,
-- attractors from simulations started at the data (fixed point, cycle, quasi-periodic or
-  chaotic, with Lyapunov exponents), and whether the model fires (spikes in a free run),
-- distance of each attractor to the nearest saddle fixed point.
+Default run (under a minute, no training, no PyTorch needed), on the bundled model:
 
-What the recording implies: a stable rest state without current and repetitive firing (a
-limit cycle) during the step. The script prints whether the trained model shows each of these;
-when it does not, it says so. It does not grow the stable manifold of a saddle here: for
-M = 25 that manifold is 24-dimensional, and growing it exactly is out of reach on a laptop.
+- a free run against the recording: spike rate (upward crossings of -10 mV), dominant
+  frequency, mean spike shape, and ``D_H`` / ``D_stsp`` against the held-out stretch;
+- the fixed points (exhaustive over the 2^P regions) and their stability, and the attractors
+  found by simulation (fixed point, cycle, quasi-periodic or chaotic, with Lyapunov exponents);
+- for every saddle with one unstable direction, its codimension-1 (24-dimensional) stable
+  manifold grown exactly with a small piece budget (``--max-pieces``), which attractors it
+  separates, and the exact distance of each attractor to that boundary (an upper bound, since
+  the manifolds are cut by the budget).
 
-Writes ``fig4d_cortical_neuron.png``. Run: ``python examples/cortical_neuron.py [--epochs N]``
-(about ``N`` x 2 s of training on one core, plus a minute of analysis).
+``SETTINGS["mode"] = "input"`` switches to training on the whole sweep with the step current as
+an external input (then a second map with the current off, ``cortical_neuron_alrnn_rest.json``,
+is written and analysed too); the models we trained that way did not spike (docs/figures.md).
+
+Writes ``fig4d_cortical_neuron.png``. Run: ``python examples/cortical_neuron.py [--train]``.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 from _common import DATA, Timer, headless, parser, save
 
+#: Everything that defines the bundled model (``--train`` with defaults reproduces it).
+SETTINGS = {
+    "mode": "step",  # "input": whole sweep, current as input; "step": step segment alone
+    "skip": 400,  # "step" mode: raw samples (100 ms) after the step onset left out
+    "sweep": 4,  # 0-based: the 341 pA sweep
+    "downsample": 2,  # 0.5 ms
+    "embed_dim": 3,
+    "delay": 3,  # samples (1.5 ms)
+    "M": 25,
+    "P": 6,
+    "tau": 6,
+    "seq_len": 100,
+    "lr": 2e-3,
+    "lr_gamma": 0.995,
+    "batches_per_epoch": 50,
+    "batch_size": 16,
+    "test_fraction": 0.2,
+}
+THRESHOLD = -10.0  # mV, upward crossing = one spike (recorded peaks: 0 to +17 mV)
 
-def load(args):
+
+def load(sweep: int = SETTINGS["sweep"]):
+    """The prepared sweep: ``(Prepared, dt, (k0, k1) step range in prepared samples, amp)``."""
     from plrnn_manifolds.training import prepare
 
     with np.load(DATA / "cortical_neuron_b6.npz") as f:
-        v = f["voltage"].astype(np.float64)  # (T, 5)
+        v = f["voltage"].astype(np.float64)[:, sweep]
         prov = json.loads(str(f["provenance"]))
         dt = float(f["dt"])
-    T, n = v.shape
-    amps = np.array(prov["step_amplitude_pA"], dtype=float)
-    current = np.zeros((T, n))
-    for k, (a, b) in enumerate(prov["step_samples"]):
-        current[a:b, k] = amps[k]
-    raw_v = v.T.reshape(-1)  # sweeps one after the other
-    raw_i = current.T.reshape(-1)
-    p = prepare(
-        raw_v,
-        inputs=raw_i[:, None],
-        downsample=args.downsample,
-        embed_dim=args.embed_dim,
+    s0, s1 = prov["step_samples"][sweep]
+    amp = float(prov["step_amplitude_pA"][sweep])
+    ds = SETTINGS["downsample"]
+    emb = {"embed_dim": SETTINGS["embed_dim"], "delay": SETTINGS["delay"]}
+    if SETTINGS["mode"] == "step":
+        p = prepare(v, start=s0 + SETTINGS["skip"], stop=s1, downsample=ds, **emb)
+        return p, dt * ds, (0, len(p.data)), amp
+    cur = np.zeros((len(v), 1))
+    cur[s0:s1, 0] = amp
+    p = prepare(v, inputs=cur, downsample=ds, **emb)
+    k0, k1 = -(-s0 // ds) - p.offset, -(-s1 // ds) - p.offset
+    return p, dt * ds, (k0, k1), amp
+
+
+def spikes(volts, threshold=THRESHOLD):
+    """Indices of upward threshold crossings."""
+    return np.where((volts[1:] > threshold) & (volts[:-1] <= threshold))[0] + 1
+
+
+def dominant_frequency(volts, dt):
+    """Frequency (Hz) of the largest peak of the power spectrum (the mean removed)."""
+    v = np.asarray(volts) - np.mean(volts)
+    power = np.abs(np.fft.rfft(v * np.hanning(len(v)))) ** 2
+    f = np.fft.rfftfreq(len(v), dt)
+    return float(f[1:][np.argmax(power[1:])])
+
+
+def spike_shape(volts, dt, before=3e-3, after=8e-3):
+    """Mean waveform aligned at the threshold crossing (``None`` without complete spikes)."""
+    a, b = int(round(before / dt)), int(round(after / dt))
+    idx = [i for i in spikes(volts) if i - a >= 0 and i + b <= len(volts)]
+    if not idx:
+        return None
+    return np.arange(-a, b) * dt, np.mean([volts[i - a : i + b] for i in idx], axis=0)
+
+
+def train_models(args, p, amp, out: Path):
+    """Train the network (sparse teacher forcing) and write the two folded maps into ``out``."""
+    import torch
+
+    from plrnn_manifolds.models import save_model
+    from plrnn_manifolds.training import TrainConfig, train
+
+    torch.set_num_threads(1)
+    cfg = TrainConfig(
+        model="alrnn",
+        M=SETTINGS["M"],
+        P=SETTINGS["P"],
+        epochs=args.epochs,
+        batches_per_epoch=SETTINGS["batches_per_epoch"],
+        batch_size=SETTINGS["batch_size"],
+        seq_len=SETTINGS["seq_len"],
+        tau=SETTINGS["tau"],
+        lr=SETTINGS["lr"],
+        lr_gamma=SETTINGS["lr_gamma"],
+        test_fraction=SETTINGS["test_fraction"],
+        eval_every=0,
+        progress=None,
+        seed=args.seed,
     )
-    return p, amps, dt * args.downsample, T // args.downsample
+    res = train(p.data, cfg, inputs=p.inputs)
+    m = res.metrics
+    print(
+        f"    trained ({args.epochs} epochs, seed {args.seed}); training-time metrics on the "
+        f"held-out stretch (driven free run): D_stsp {m['D_stsp']:.3f}, D_H {m['D_H']:.4f}, "
+        f"PE({m['pe_steps']}) {m['PE']:.4f}"
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    if p.inputs is None:
+        return save_model(res.to_plmap(), out / "cortical_neuron_alrnn.json"), None
+    s_on = p.input_scaler.transform(np.array([[amp]]))[0]
+    s_off = p.input_scaler.transform(np.array([[0.0]]))[0]
+    fire = save_model(res.to_plmap(s=s_on), out / "cortical_neuron_alrnn.json")
+    rest = save_model(res.to_plmap(s=s_off), out / "cortical_neuron_alrnn_rest.json")
+    return fire, rest
 
 
-def n_spikes(volts, threshold=-20.0):
-    return int(np.sum((volts[1:] > threshold) & (volts[:-1] <= threshold)))
+def free_run(F, x0, n, transient=0):
+    """Free run of a folded map from the observation ``x0`` (unobserved units start at 0)."""
+    z = np.zeros(F.M)
+    z[: len(x0)] = x0
+    return F.trajectory(z, n + transient)[transient:]
+
+
+def analyse_map(F, name, volts, start_states, args, grow=True):
+    """Orbits, attractors, codimension-1 stable manifolds and distances of one map."""
+    from plrnn_manifolds.basins import find_attractors
+    from plrnn_manifolds.boundaries import basin_boundaries
+    from plrnn_manifolds.bounds import default_box
+    from plrnn_manifolds.manifolds import grow_manifold
+    from plrnn_manifolds.orbits import find_orbits
+
+    orbits = find_orbits(F, max_period=1, seed=args.seed)
+    pts = np.vstack([o.points for o in orbits.orbits] + [start_states])
+    box = default_box(F, points=pts, seed=args.seed)
+    cat = find_attractors(
+        F, orbits, n_initial=32, box=box, seed=args.seed, initial=start_states, n_transient=3000
+    )
+    print(
+        f"  [{name}] fixed points ({'exhaustive' if orbits.complete else 'heuristic'} search): "
+        + (
+            "; ".join(
+                f"#{i} {o.classification} (V = {volts(o.points)[0]:.1f} mV, "
+                f"{o.n_unstable} unstable direction(s))"
+                for i, o in enumerate(orbits.orbits)
+            )
+            or "none"
+        )
+    )
+    for a in cat:
+        va = volts(np.atleast_2d(a.points))
+        n_sp = len(spikes(va)) if len(va) > 2 else 0
+        print(
+            f"  [{name}] attractor {a.id}: {a.kind}"
+            + (f" (period {a.period})" if a.period else "")
+            + f", V {va.min():.1f} .. {va.max():.1f} mV, largest Lyapunov exponent "
+            f"{a.lyapunov[0]:.4f}, fires: {'yes' if n_sp else 'no'}"
+        )
+    manifolds, branches, direct = [], {}, {}
+    if grow:
+        for i, o in enumerate(orbits.orbits):
+            if o.classification == "saddle" and o.n_unstable == 1:
+                man = grow_manifold(
+                    F, o, "stable", box=box, max_pieces=args.max_pieces, seed=args.seed, orbit_id=i
+                )
+                manifolds.append(man)
+                print(
+                    f"  [{name}] stable manifold of saddle #{i}: dimension {man.dimension}, "
+                    f"{len(man.pieces)} pieces, stopped by {', '.join(man.stopped_by) or '-'}"
+                )
+                branches[i] = branch_test(F, o, cat)
+                lab = ["escape" if b < 0 else f"attractor {b}" for b in branches[i]]
+                print(f"  [{name}]   its two unstable branches end at: {lab[0]} / {lab[1]}")
+                if len(set(branches[i])) == 2:
+                    for a in cat:
+                        pts = np.atleast_2d(a.points)[:: max(1, len(a.points) // 200)]
+                        d = float(np.min(man.distance(pts)))
+                        direct[(i, a.id)] = d
+                        print(
+                            f"  [{name}]   exact distance of attractor {a.id} to this stable "
+                            f"manifold: {d:.3f} (latent units)"
+                        )
+    ba = (
+        basin_boundaries(F, cat, manifolds, seed=args.seed, max_attractor_points=200)
+        if manifolds and len(cat)
+        else None
+    )
+    if ba is not None:
+        for b in ba.boundaries:
+            print(
+                f"  [{name}] saddle #{b.orbit}'s stable manifold separates "
+                + (
+                    ", ".join("escape" if s < 0 else f"attractor {s}" for s in b.separates)
+                    if b.is_boundary
+                    else "nothing (same basin on both sides at every probe)"
+                )
+                + f" ({b.n_probes} probes, {b.n_undecided} undecided)"
+            )
+        for k, d in ba.distances.items():
+            print(
+                f"  [{name}] distance of attractor {k} to its basin boundary: "
+                + ("none computed" if d is None else f"{d:.3f} (latent units)")
+            )
+    return orbits, cat, manifolds, ba, box, branches, direct
+
+
+def branch_test(F, orbit, cat, eps=1e-3, n_steps=5000):
+    """Attractor labels (``-1``: escape) reached from the saddle displaced by ``+-eps`` along its
+    unstable eigenvector: two different labels mean its stable manifold separates those basins
+    (at least near the saddle). Each side is iterated ``n_steps`` times and its last 50 states
+    are given to the attractor whose points are nearest (capture radii are not used: the
+    chaotic attractor passes close to the saddles)."""
+    z = orbit.points[0]
+    ev, vec = np.linalg.eig(F.jacobian((F.W2 @ z + F.h2) > 0))
+    u = np.real(vec[:, np.argmax(np.abs(ev))])
+    u /= np.linalg.norm(u)
+    out = []
+    for sgn in (1.0, -1.0):
+        with np.errstate(all="ignore"):
+            tail = F.trajectory(z + sgn * eps * u, n_steps)[-50:]
+        if not np.all(np.isfinite(tail)) or np.abs(tail).max() > 1e6:
+            out.append(-1)
+            continue
+        d = [
+            np.min(np.linalg.norm(tail[:, None] - np.atleast_2d(a.points)[None], axis=2))
+            for a in cat
+        ]
+        out.append(int(cat.attractors[int(np.argmin(d))].id) if d else -2)
+    return out
 
 
 def main(argv=None) -> int:
     ap = parser(__doc__)
-    ap.add_argument("--epochs", type=int, default=100, help="training epochs (default 100)")
-    ap.add_argument("--M", type=int, default=25)
-    ap.add_argument("--P", type=int, default=6)
-    ap.add_argument("--downsample", type=int, default=2, help="keep every k-th 0.25 ms sample")
-    ap.add_argument("--embed-dim", type=int, default=3)
-    ap.add_argument("--tau", type=int, default=10, help="sparse teacher-forcing interval")
-    ap.add_argument("--gtf", action="store_true", help="generalised teacher forcing instead")
+    ap.add_argument("--train", action="store_true", help="retrain first (minutes, needs torch)")
     ap.add_argument(
-        "--show-sweep", type=int, default=2, choices=range(5), help="sweep of the time-series plot"
+        "--epochs", type=int, default=80, help="training epochs with --train (default 80)"
+    )
+    ap.add_argument(
+        "--max-pieces", type=int, default=10, help="piece budget per stable manifold (default 10)"
+    )
+    ap.add_argument(
+        "--models",
+        type=Path,
+        default=None,
+        help="directory with cortical_neuron_alrnn[_rest].json to analyse (default: bundled)",
     )
     args = ap.parse_args(argv)
     headless()
-    try:
-        import torch
-    except ImportError:
-        print("this example trains a model: install the train extra (pip install '.[train]')")
-        return 2
-    torch.set_num_threads(1)
     from matplotlib.figure import Figure
 
-    from plrnn_manifolds.basins import find_attractors
-    from plrnn_manifolds.orbits import find_orbits
+    from plrnn_manifolds.models import load_model
     from plrnn_manifolds.plots import ORBIT_STYLES
-    from plrnn_manifolds.training import TrainConfig, train
+    from plrnn_manifolds.training.metrics import (
+        power_spectrum_distance,
+        state_space_divergence,
+    )
 
     tick = Timer()
-    p, amps, dt, per_sweep = load(args)
-    x, s = p.data, p.inputs
-    tick(
-        f"data: {x.shape[0]} samples x {x.shape[1]} (voltage, {p.rule}), dt = {dt * 1e3:.2f} ms, "
-        f"input = step current (z-scored)"
-    )
-    cfg = TrainConfig(
-        model="alrnn",
-        M=args.M,
-        P=args.P,
-        epochs=args.epochs,
-        batches_per_epoch=50,
-        batch_size=16,
-        seq_len=50,
-        tau=args.tau,
-        gtf=args.gtf,
-        lr=2e-3,
-        lr_gamma=0.98,
-        test_fraction=0.2,
-        eval_every=0,
-        progress=False,
-        seed=args.seed,
-    )
-    res = train(x, cfg, inputs=s)
-    m = res.metrics
-    tick(
-        f"trained ALRNN (M = {args.M}, P = {args.P}, {args.epochs} epochs); held-out (last "
-        f"sweep) D_stsp {m['D_stsp']:.3f}, D_H {m['D_H']:.4f}, PE({m['pe_steps']}) {m['PE']:.4f}"
-    )
-
-    vs, iscale = p.scaler, p.input_scaler
+    p, dt, (k0, k1), amp = load()
+    x = p.data
+    vs = p.scaler
 
     def volts(z):
-        return vs.inverse_transform(z[:, : x.shape[1]])[:, 0]
+        return vs.inverse_transform(np.atleast_2d(z)[:, :1])[:, 0]
 
-    # Free run through one whole sweep with its input (the model is driven, never forced).
-    k = args.show_sweep
-    a = max(0, k * per_sweep - p.offset)
-    sweep = slice(a, min(x.shape[0], (k + 1) * per_sweep - p.offset))
-    with torch.no_grad():
-        free = res.model.generate(x[sweep][0], x[sweep].shape[0], s[sweep])
-    free = free.to(torch.float64).numpy()
-    data_sw = volts(x[sweep])
-    diverged = not np.all(np.isfinite(free)) or np.abs(free).max() > 1e6
-    model_sw = np.full(len(data_sw), np.nan) if diverged else volts(free)
-    held_out = a >= int(round(0.8 * x.shape[0]))
+    n_test = int(round(SETTINGS["test_fraction"] * len(x)))
+    t_split = len(x) - n_test
+    held = x[t_split:k1]  # the held-out part of the step (firing)
+    tick(
+        f"data: sweep {SETTINGS['sweep'] + 1} ({amp:.0f} pA), {len(x)} samples x {x.shape[1]} "
+        f"({p.rule}), dt = {dt * 1e3:.2f} ms; held out: the last {n_test} samples "
+        f"({len(held)} of them in the step)"
+    )
+    if args.train:
+        fire_path, rest_path = train_models(args, p, amp, args.out)
+        tick(f"training, models written to {fire_path.parent}")
+    else:
+        d = DATA if args.models is None else args.models
+        fire_path = d / "cortical_neuron_alrnn.json"
+        rest_path = d / "cortical_neuron_alrnn_rest.json"
+    F_on = load_model(fire_path)
+    F_off = load_model(rest_path) if rest_path is not None and rest_path.is_file() else None
+
+    # ---- free run of the firing map against the recording
+    data_step = volts(x[k0 + 100 : k1])  # tonic firing, after the first 50 ms
+    data_rate = len(spikes(data_step)) / (len(data_step) * dt)
+    held_v = volts(held)
+    held_rate = len(spikes(held_v)) / (len(held_v) * dt)
+    n_free = 4000  # 2 s
+    traj = free_run(F_on, x[k0 + 100], n_free, transient=1000)
+    model_v = volts(traj)
+    ok = np.all(np.isfinite(model_v))
+    model_rate = len(spikes(model_v)) / (len(model_v) * dt) if ok else float("nan")
+    seg = traj[: len(held), : x.shape[1]]
+    d_h = power_spectrum_distance(held, seg) if ok else float("nan")
+    d_st = state_space_divergence(held, seg, n_bins=30) if ok else float("nan")
+    d_h_all = power_spectrum_distance(x[k0 + 100 : k1], traj[: k1 - k0 - 100, : x.shape[1]])
+    peaks_d = [data_step[i : i + 8].max() for i in spikes(data_step)]
+    peaks_m = [model_v[i : i + 8].max() for i in spikes(model_v)]
     print(
-        f"    sweep {k + 1} ({amps[k]:.0f} pA, {'held out' if held_out else 'in training'}): "
-        f"data {n_spikes(data_sw)} spikes, model free run "
-        + ("diverges" if diverged else f"{n_spikes(model_sw)} spikes")
+        f"spike rate: recording {data_rate:.1f} Hz over the step ({held_rate:.1f} Hz in the "
+        f"held-out part), model free run {model_rate:.1f} Hz "
+        f"({100 * (model_rate / data_rate - 1):+.1f} %)"
     )
-
-    currents = [0.0, *amps.tolist()]
-    summary = []
-    start_states = None
-    with torch.no_grad():
-        start_states = res.model.init_state(
-            torch.tensor(x[:: max(1, len(x) // 64)], dtype=res.model.dtype_)
-        )
-    start_states = start_states.to(torch.float64).numpy()
-    for I in currents:
-        s_z = iscale.transform(np.array([[I]]))[0]
-        F = res.model.to_plmap(s=s_z)
-        orbits = find_orbits(F, max_period=2, seed=args.seed)
-        lo = start_states.min(0) - 2 * np.ptp(start_states, axis=0)
-        hi = start_states.max(0) + 2 * np.ptp(start_states, axis=0)
-        cat = find_attractors(
-            F, orbits, n_initial=64, box=(lo, hi), seed=args.seed, n_transient=3000
-        )
-        saddles = [o for o in orbits.orbits if o.classification == "saddle"]
-        rows = []
-        for a in cat:
-            pts = np.atleast_2d(a.points)
-            fires = n_spikes(volts(pts)) > 0 if len(pts) > 2 else False
-            dist = (
-                min(
-                    float(np.min(np.linalg.norm(pts[:, None] - o.points[None], axis=2)))
-                    for o in saddles
-                )
-                if saddles
-                else float("nan")
-            )
-            rows.append((a, fires, dist))
-        fp = [o for o in orbits.fixed_points()]
-        print(
-            f"    I = {I:5.0f} pA: fixed points "
-            + (
-                ", ".join(f"{o.classification} (V = {volts(o.points)[0]:.1f} mV)" for o in fp)
-                or "none"
-            )
-        )
-        for a, fires, dist in rows:
-            lam = ", ".join(f"{v:.3f}" for v in a.lyapunov[:2])
-            va = volts(np.atleast_2d(a.points))
-            print(
-                f"        attractor {a.id}: {a.kind}"
-                + (f" (period {a.period})" if a.period else "")
-                + f", fires: {fires}, Lyapunov [{lam}, ...], V range "
-                f"{va.min():.0f}..{va.max():.0f} mV"
-                + (f", distance to the nearest saddle {dist:.2f}" if np.isfinite(dist) else "")
-            )
-        summary.append((I, F, orbits, cat, rows))
-    rest = summary[0]
-    rest_ok = any(a.kind == "fixed_point" and not f for a, f, _ in rest[4])
-    fire_ok = [any(f for _, f, _ in r[4]) for r in summary[1:]]
+    f_data, f_model = dominant_frequency(data_step, dt), dominant_frequency(model_v, dt)
+    print(f"dominant frequency of V: recording {f_data:.1f} Hz, model free run {f_model:.1f} Hz")
     print(
-        f"rest fixed point without current: {'yes' if rest_ok else 'NO'}; "
-        f"firing attractor during the step: "
-        + ", ".join(
-            f"{a:.0f} pA {'yes' if ok else 'NO'}" for a, ok in zip(amps, fire_ok, strict=True)
-        )
+        f"spike peak: recording {np.median(peaks_d):.1f} mV, model "
+        f"{np.median(peaks_m) if peaks_m else float('nan'):.1f} mV (medians); trough: "
+        f"recording {data_step.min():.1f} mV, model {model_v.min():.1f} mV"
     )
-    if not rest_ok or not all(fire_ok):
-        print(
-            "note: the trained model does not reproduce every regime of the recording "
-            "(see above); more epochs or another seed may, the figure shows what it does."
-        )
-    tick("analysis")
+    print(
+        f"held-out firing stretch ({len(held)} samples): D_H = {d_h:.4f}, D_stsp = {d_st:.3f} "
+        f"(free run vs data, 3 delay coordinates); D_H over the whole step {d_h_all:.4f}"
+    )
+    tick("free run")
 
-    fig = Figure(figsize=(13, 7.5), layout="constrained")
-    gs = fig.add_gridspec(2, 2, height_ratios=[1, 1.3])
-    ax_ts = fig.add_subplot(gs[0, :])
-    t = np.arange(len(data_sw)) * dt
-    ax_ts.plot(t, data_sw, color="#222222", lw=0.7, label=f"recording (sweep {k + 1})")
-    ax_ts.plot(
-        t,
-        model_sw,
-        color="#d62728",
-        lw=0.7,
-        alpha=0.8,
-        label="model, free run" + (" (diverges)" if diverged else ""),
+    # ---- dynamical analysis of both maps
+    starts = traj[::200]
+    on = analyse_map(F_on, f"{amp:.0f} pA", volts, starts, args)
+    tick("firing map analysed")
+    off = None
+    if F_off is not None:
+        rest_traj = free_run(F_off, x[0], 2000)
+        off = analyse_map(
+            F_off, "0 pA", volts, np.vstack([rest_traj[::200], starts]), args, grow=True
+        )
+        v_rest = volts(x[: k0 - 10])
+        print(f"recording at rest before the step: V = {np.median(v_rest):.1f} mV (median)")
+        tick("resting map analysed")
+
+    # ---- figure
+    fig = Figure(figsize=(13, 8), layout="constrained")
+    gs = fig.add_gridspec(2, 3, height_ratios=[1, 1.2])
+    ax = fig.add_subplot(gs[0, :2])
+    n_show = min(len(held_v), 400)
+    t = np.arange(n_show) * dt * 1e3
+    ax.plot(t, held_v[:n_show], color="#222222", lw=0.8, label="recording (held out)")
+    ax.plot(t, model_v[:n_show], color="#d62728", lw=0.8, label="model, free run")
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("V (mV)")
+    ax.set_title(
+        f"{amp:.0f} pA: recording {data_rate:.1f} Hz, model {model_rate:.1f} Hz; "
+        f"D_H = {d_h:.3f} vs held-out data"
     )
-    ax_ts.set_xlabel("time (s)")
-    ax_ts.set_ylabel("V (mV)")
-    ax_ts.legend(loc="upper right", fontsize=8)
-    ax_ts.set_title(
-        f"ALRNN (M = {args.M}, P = {args.P}, {args.epochs} epochs) driven by the "
-        f"{amps[k]:.0f} pA step of sweep {k + 1}, started from the first data point"
-    )
-    j = 1 if x.shape[1] >= 2 else 0  # second embedding coordinate (a delayed voltage)
+    ax.legend(loc="upper right", fontsize=8)
+    ax = fig.add_subplot(gs[0, 2])
+    for v, c, lab in ((data_step, "#222222", "recording"), (model_v, "#d62728", "model")):
+        sh = spike_shape(v, dt)
+        if sh is not None:
+            ax.plot(sh[0] * 1e3, sh[1], color=c, lw=1.2, label=lab)
+    ax.set_xlabel("time from threshold crossing (ms)")
+    ax.set_ylabel("mean spike (mV)")
+    ax.set_title("spike shape (mean over spikes)")
+    ax.legend(fontsize=8)
+    j = 1
 
     def coord(z, k):
         return vs.inverse_transform(np.atleast_2d(z)[:, [k]])[:, 0]
 
-    for col, (I, _F, orbits, _cat, rows) in zip((0, 1), (summary[0], summary[3]), strict=True):
+    panels = [(f"{amp:.0f} pA (firing map)", on, model_v)]
+    if off is not None:
+        panels.append(("0 pA (resting map)", off, None))
+    for col, (title, (orbits, cat, _mans, ba, _box, _br, _d), _) in enumerate(panels):
         ax = fig.add_subplot(gs[1, col])
-        for a, fires, _ in rows:
+        ax.plot(coord(x, 0), coord(x, j), color="#bbbbbb", lw=0.3, label="data (delay coords)")
+        for a in cat:
             pts = np.atleast_2d(a.points)
+            d = None if ba is None else ba.distances.get(a.id)
             ax.plot(
                 coord(pts, 0),
                 coord(pts, j),
-                ".-" if len(pts) > 1 else "o",
-                ms=2,
-                lw=0.4,
-                label=f"attractor {a.id}: {a.kind}" + (" (fires)" if fires else ""),
+                ".-" if len(pts) > 1 else "*",
+                ms=3 if len(pts) > 1 else 12,
+                lw=0.5,
+                label=f"attractor {a.id}: {a.kind}"
+                + ("" if d is None else f", distance to boundary {d:.2f}"),
             )
         for o in orbits.orbits:
             st = ORBIT_STYLES.get(o.classification, ORBIT_STYLES["unstable"])
@@ -255,17 +418,82 @@ def main(argv=None) -> int:
                 st["marker"],
                 color=st["color"],
                 mec="k",
-                ms=7,
+                ms=8,
                 ls="",
-                label=f"{o.classification}, period {o.period}",
+                label=f"fixed point: {o.classification} ({o.n_unstable} unstable)",
             )
-        ax.set_xlabel("V (mV), embedding coordinate 1")
-        ax.set_ylabel(f"V (mV), embedding coordinate {j + 1} (delay {p.delay})")
-        ax.set_title(f"I = {I:.0f} pA: attractors and orbits of the exported map")
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, loc="upper left")
-        else:
-            ax.text(0.5, 0.5, "no attractor or orbit found", ha="center", transform=ax.transAxes)
+        if ba is not None:
+            for nr in ba.nearest.values():
+                a_pt, b_pt = (
+                    np.atleast_2d(nr["attractor_point"]),
+                    np.atleast_2d(nr["boundary_point"]),
+                )
+                seg_pts = np.vstack([a_pt, b_pt])
+                ax.plot(coord(seg_pts, 0), coord(seg_pts, j), "k--", lw=0.8)
+                ax.plot(coord(b_pt, 0), coord(b_pt, j), "kx", ms=7)
+        ax.set_xlabel("V(t) (mV)")
+        ax.set_ylabel(f"V(t - {SETTINGS['delay'] * dt * 1e3:.0f} ms) (mV)")
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=6.5, loc="upper left")
+    if off is None:  # step mode: show the bistability in time (one start fires, one stays silent)
+        ax = fig.add_subplot(gs[1, 1])
+        silent = None
+        for k in range(100, len(x) - 100, 250):
+            v = volts(free_run(F_on, x[k], 1000))
+            if np.all(np.isfinite(v)) and np.ptp(v[-300:]) < 0.5:  # settles at a fixed point
+                silent = (k, v)
+                break
+        tt = np.arange(1000) * dt * 1e3
+        ax.plot(
+            tt,
+            volts(free_run(F_on, x[k0 + 100], 1000)),
+            color="#d62728",
+            lw=0.7,
+            label=f"start: data sample {k0 + 100} (fires)",
+        )
+        if silent is not None:
+            ax.plot(
+                tt,
+                silent[1],
+                color="#1f77b4",
+                lw=0.9,
+                label=f"start: data sample {silent[0]} (falls silent at {silent[1][-1]:.1f} mV)",
+            )
+        ax.set_xlabel("time (ms)")
+        ax.set_ylabel("V (mV)")
+        ax.set_title(
+            "free runs of the map from data points"
+            + ("" if silent else " (none of 15 starts falls silent)"),
+            fontsize=10,
+        )
+        ax.legend(fontsize=7, loc="lower right")
+    ax = fig.add_subplot(gs[1, 2])
+    ax.axis("off")
+    lines = [
+        f"ALRNN M = {F_on.M}, P = {F_on.H}",
+        f"spike rate: data {data_rate:.1f} Hz, model {model_rate:.1f} Hz",
+        f"D_H (held out) = {d_h:.3f}",
+    ]
+    for title, (orbits, cat, _mans, ba, _box, _br, direct), _ in panels:
+        lines.append("")
+        lines.append(title + ":")
+        for a in cat:
+            va = volts(np.atleast_2d(a.points))
+            d = None if ba is None else ba.distances.get(a.id)
+            lines.append(
+                f"  attractor {a.id}: {a.kind}, V {va.min():.0f}..{va.max():.0f} mV"
+                + ("" if d is None else f", dist. to boundary {d:.2f}")
+            )
+        lines.append(
+            f"  saddles with 1 unstable dir.: "
+            f"{sum(o.classification == 'saddle' and o.n_unstable == 1 for o in orbits.orbits)}"
+        )
+        for i, br in _br.items():
+            lab = ["escape" if b < 0 else f"attr. {b}" for b in br]
+            lines.append(f"  saddle #{i}: unstable branches -> {lab[0]} / {lab[1]}")
+        for (i, aid), d in direct.items():
+            lines.append(f"  dist(attractor {aid}, W^s(saddle #{i})) = {d:.2f}")
+    ax.text(0, 1, "\n".join(lines), va="top", family="monospace", fontsize=8)
     save(fig, args.out, "fig4d_cortical_neuron.png")
     tick("done")
     return 0
