@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from plrnn_manifolds.basins import basin_of, find_attractors
-from plrnn_manifolds.boundaries import basin_boundaries, nearest_point
+from plrnn_manifolds.boundaries import basin_boundaries, closest_point_index, nearest_point
 from plrnn_manifolds.errors import DataError
 from plrnn_manifolds.intersections import chaos_verdict, find_intersections
 from plrnn_manifolds.manifolds import grow_manifold
@@ -70,6 +70,20 @@ def test_distance_is_attained_on_the_manifold(bistable):
     new = ba.apply(cat)
     assert [a.distance_to_boundary for a in new] == [ba.distances[a.id] for a in cat]
     assert all(a.distance_to_boundary is None for a in cat)  # the input is not modified
+
+
+def test_closest_point_index_agrees_with_all_pairs(bistable):
+    """Branch and bound over (point, piece) pairs against the distance of every point."""
+    model, orb, sid, ws, wu, cat, ba = bistable
+    rng = np.random.default_rng(3)
+    P = rng.uniform(-6.0, 6.0, size=(60, model.M))
+    brute = ws.distance(P)
+    d, j = closest_point_index(ws, P)
+    assert d == pytest.approx(brute.min(), rel=1e-12)
+    assert brute[j] == pytest.approx(d, rel=1e-12)
+    # a bound below the answer returns it untouched with no index
+    assert closest_point_index(ws, P, bound=0.5 * d) == (0.5 * d, -1)
+    assert closest_point_index(ws, P[:0]) == (np.inf, -1)
 
 
 def _first_exit(model, cat, x0, D, aid, r_max, n_scan=40, n_bisect=30):

@@ -19,6 +19,7 @@ that fails with a library error is recorded in ``errors`` (with its ``stage``) a
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from .bounds import default_box
@@ -75,6 +76,7 @@ def run_analysis(
     }
     results = new_results(model, source, params)
     path = write_results(out_dir, results)
+    checkpoint = _Checkpoint(out_dir, results)
     try:
         orb = find_orbits(model, max_period=max_period, seed=seed)
         results["orbit_search"] = {"complete": orb.complete, "method": orb.method}
@@ -85,7 +87,7 @@ def run_analysis(
 
             box = default_box(model, points=np.vstack(pts) if pts else None, seed=seed)
         results["box"] = [box[0], box[1]]
-        path = write_results(out_dir, results)
+        checkpoint()
         saddles = [(i, o) for i, o in enumerate(orb.orbits) if o.classification == "saddle"]
         grown = []
         for i, o in saddles:
@@ -116,14 +118,14 @@ def run_analysis(
                     results.setdefault("errors", []).append(
                         {"orbit": i, "kind": kind, "error": str(exc)}
                     )
-                path = write_results(out_dir, results)
+                checkpoint()
         _later_stages(
             model,
             orb.orbits,
             grown,
             box,
             results,
-            out_dir,
+            checkpoint,
             seed=seed,
             console=console,
             attractors=attractors,
@@ -140,6 +142,24 @@ def run_analysis(
     return results, path
 
 
+class _Checkpoint:
+    """Rewrite ``results.json`` between stages, at most every ``interval`` seconds.
+
+    The file of a large model is megabytes of JSON, and rewriting it after every manifold took
+    a fifth of the run; the final write is unconditional, so throttling only bounds what an
+    unexpected crash could lose (the work of the last ``interval`` seconds).
+    """
+
+    def __init__(self, out_dir, results: dict, interval: float = 20.0):
+        self.out_dir, self.results, self.interval = out_dir, results, interval
+        self.last = time.monotonic()
+
+    def __call__(self) -> None:
+        if time.monotonic() - self.last >= self.interval:
+            write_results(self.out_dir, self.results)
+            self.last = time.monotonic()
+
+
 def _stage_error(results: dict, stage: str, exc: Exception) -> None:
     results.setdefault("errors", []).append({"stage": stage, "error": str(exc)})
 
@@ -150,7 +170,7 @@ def _later_stages(
     manifolds,
     box,
     results,
-    out_dir,
+    checkpoint,
     *,
     seed,
     console,
@@ -193,7 +213,7 @@ def _later_stages(
         except PLRNNManifoldsError as exc:
             _stage_error(results, "attractors", exc)
             cat = None
-        write_results(out_dir, results)
+        checkpoint()
         if cat is not None:
             from .boundaries import basin_boundaries
 
@@ -205,7 +225,7 @@ def _later_stages(
                 results["boundaries"] = ba.to_dict()
             except PLRNNManifoldsError as exc:
                 _stage_error(results, "boundaries", exc)
-            write_results(out_dir, results)
+            checkpoint()
     if intersections:
         from .intersections import chaos_verdict, find_intersections
 
@@ -216,7 +236,7 @@ def _later_stages(
             )
             results["intersections"] = [intersection_entry(p) for p in search.intersections]
             results["intersection_search"] = search.summary()
-            write_results(out_dir, results)
+            checkpoint()
             results["chaos"] = chaos_verdict(search, cat, manifolds=manifolds)
             if cat is None:
                 results["chaos"]["reasons"].append(
@@ -225,4 +245,4 @@ def _later_stages(
                 )
         except PLRNNManifoldsError as exc:
             _stage_error(results, "intersections", exc)
-        write_results(out_dir, results)
+        checkpoint()

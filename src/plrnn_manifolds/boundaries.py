@@ -39,7 +39,13 @@ import numpy as np
 from .basins import AttractorCatalogue, basin_of
 from .errors import DataError
 
-__all__ = ["BasinBoundary", "BoundaryAnalysis", "basin_boundaries", "nearest_point"]
+__all__ = [
+    "BasinBoundary",
+    "BoundaryAnalysis",
+    "basin_boundaries",
+    "closest_point_index",
+    "nearest_point",
+]
 
 
 @dataclass
@@ -174,6 +180,37 @@ def _probe_points(manifold, n_probes: int, rng) -> tuple[np.ndarray, np.ndarray]
         X.append(p.point(s))
         N.append(_normal(p.basis))
     return np.array(X), np.array(N)
+
+
+def closest_point_index(manifold, P, bound: float = np.inf) -> tuple[float, int]:
+    r"""Smallest exact distance from a point set to the manifold, :math:`\min_j d(P_j, W)`, and
+    the index ``j`` that attains it.
+
+    Every (point, piece) pair gets the lower bound :math:`\|(I - U U^T)(P_j - o)\|` (the
+    distance to the piece's affine hull); pairs are visited in increasing order of it and one
+    projection is solved per pair until the bound reaches the best distance found. For a
+    codimension-1 boundary and an attractor cloud this solves a handful of projections instead
+    of one per point and piece. Returns ``(bound, -1)`` if no pair can beat ``bound``
+    (``(inf, -1)`` for an empty manifold or point set).
+    """
+    P = np.atleast_2d(np.asarray(P, dtype=float))
+    pieces = list(manifold.pieces)
+    if not pieces or not len(P):
+        return float(bound), -1
+    lbs = np.empty((len(pieces), len(P)))
+    for k, p in enumerate(pieces):
+        rel = P - p.origin
+        lbs[k] = np.linalg.norm(rel - (rel @ p.basis) @ p.basis.T, axis=1)
+    best, arg = float(bound), -1
+    flat = np.argsort(lbs, axis=None)
+    for f in flat:
+        k, j = divmod(int(f), len(P))
+        if lbs[k, j] >= best:
+            break
+        d = float(pieces[k].distance(P[j])[0])
+        if d < best:
+            best, arg = d, j
+    return best, arg
 
 
 def nearest_point(manifold, x) -> tuple[float, np.ndarray | None]:
@@ -316,10 +353,9 @@ def basin_boundaries(
             P = P[sub_rng.choice(len(P), size=int(max_attractor_points), replace=False)]
         best, arg = float("inf"), None
         for b, m in mans:
-            d = np.atleast_1d(m.distance(P))
-            j = int(np.argmin(d))
-            if d[j] < best:
-                best, arg = float(d[j]), (b.orbit, P[j], m)
+            d, j = closest_point_index(m, P, bound=best)
+            if d < best:
+                best, arg = d, (b.orbit, P[j], m)
         distances[a.id] = best
         if arg is not None:
             _, y = nearest_point(arg[2], arg[1])

@@ -169,6 +169,7 @@ _HIGHS = None  # lazily (h, core, status map) or False
 
 _PATTERNS: dict = {}
 _HIGHS_ARRAYS = [True]  # whether passModel accepts plain arrays (checked on first use)
+_HIGHS_STRATEGY = [1]  # simplex strategy currently set on the shared solver (1 dual, 4 primal)
 
 
 def _dense_pattern(r: int, n: int):
@@ -253,6 +254,14 @@ def _highs_direct(c, A_ub, b_ub, lb, ub, warm=False):
         mat.value_ = A.ravel()
         model = (model,)
     key = (r, n)
+    # The origin is feasible when b >= 0 and the bounds contain 0 (true of every support LP of
+    # a set around its centre): primal simplex then starts from a feasible slack basis and
+    # skips the dual phase 1 that free variables force on dual simplex (2-3x faster on the
+    # invariant-seed LPs).
+    strategy = 4 if (np.all(row_hi >= 0) and np.all(col_lo <= 0) and np.all(col_hi >= 0)) else 1
+    if _HIGHS_STRATEGY[0] != strategy:
+        h.setOptionValue("simplex_strategy", strategy)
+        _HIGHS_STRATEGY[0] = strategy
     try:
         if _HIGHS_ARRAYS[0]:
             try:

@@ -183,7 +183,12 @@ class Manifold:
         if rest:
             centres, radii = self._spheres(rest)
             for i, xi in enumerate(X):
+                # two lower bounds: the bounding sphere (pieces of dimension 2) and the distance
+                # to the affine hull (the only one for dimension >= 3, where spheres are absent)
                 lb = np.maximum(np.linalg.norm(centres - xi, axis=1) - radii, 0.0)
+                for j, p in enumerate(rest):
+                    rel = xi - p.origin
+                    lb[j] = max(lb[j], float(np.linalg.norm(rel - p.basis @ (p.basis.T @ rel))))
                 best = out[i]
                 for j in np.argsort(lb):
                     if lb[j] >= best:
