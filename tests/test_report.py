@@ -329,3 +329,32 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert nonwhite > 0.3, f"orbit table region is {nonwhite:.0%} non-white"
     # and the rest of the page below it is not empty either (the figures)
     assert img[y1 + 200 :].std() > 0.1
+
+
+def test_boundary_table_names_the_separated_attractors(tmp_path):
+    """The ``boundaries`` field, in the format BoundaryAnalysis.to_dict writes, becomes a table
+    with one row per probed manifold and the escape label spelled out."""
+    from plrnn_manifolds.basins import find_attractors
+    from plrnn_manifolds.boundaries import basin_boundaries
+    from plrnn_manifolds.manifolds import grow_manifold
+    from plrnn_manifolds.models import bistable_alrnn
+    from plrnn_manifolds.orbits import find_orbits
+
+    model = bistable_alrnn(5, 3)
+    orb = find_orbits(model, max_period=1, seed=0)
+    (sid,) = [i for i, o in enumerate(orb.orbits) if o.classification == "saddle"]
+    lo = np.array([-1.0, -1.0, -7.6, -7.6, -1.0])
+    ws = grow_manifold(model, orb.orbits[sid], "stable", box=(lo, -lo), orbit_id=sid)
+    cat = find_attractors(model, orb.orbits, n_initial=50, box=(lo, -lo), seed=0)
+    ba = basin_boundaries(model, cat, [ws], n_probes=8, seed=0)
+    res = fig3b_results(full=True)
+    res["boundaries"] = ba.to_dict()
+    res["boundaries"]["boundaries"].append(
+        dict(res["boundaries"]["boundaries"][0], orbit=9, separates=[-1, 0], pairs={"-1|0": 3})
+    )
+    html = render_report(res, figures=False)
+    table = re.search(r'<table id="boundary-table".*?</table>', html, re.S).group(0)
+    rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], re.S)
+    assert len(rows) == 2
+    assert f">{sid}<" in rows[0] and "attractor 0 | attractor 1" in rows[0]
+    assert "escape | attractor 0" in rows[1]

@@ -332,7 +332,46 @@ def _attractors_section(res: dict) -> str:
             num_cols=(0, 2, 3, 4, 5),
         )
     )
-    return _section("attractors", "Attractors", body)
+    return _section("attractors", "Attractors", body + _boundaries_table(res))
+
+
+def _boundaries_table(res: dict) -> str:
+    """Which attractors each codimension-1 stable manifold separates (``boundaries`` field)."""
+    bnds = (res.get("boundaries") or {}).get("boundaries") or []
+    if not bnds:
+        return ""
+
+    def name(v):
+        return {-1: "escape", -2: "undecided"}.get(int(v), f"attractor {int(v)}")
+
+    rows = []
+    for b in bnds:
+        sep = b.get("separates") or []
+        pairs = b.get("pairs") or {}
+        rows.append(
+            [
+                _num(b.get("orbit")),
+                _e(" | ".join(name(v) for v in sep)) if sep else "nothing (no probe split)",
+                _e(", ".join(f"{k}: {v}" for k, v in pairs.items())) or "&mdash;",
+                _num(b.get("n_probes")),
+                _e(", ".join(b.get("stopped_by") or [])),
+            ]
+        )
+    notes = "".join(
+        f'<p class="note">{_e(n)}</p>' for n in (res.get("boundaries") or {}).get("notes", [])
+    )
+    return (
+        "<h3>Basin boundaries</h3><p>Each codimension-1 stable manifold was probed by pushing "
+        "points on it a small step to either side and following both; <em>pairs</em> counts "
+        "the attractor labels reached on the two sides (-1 = escape).</p>"
+        + _table(
+            ["saddle orbit", "separates", "pairs (probes)", "probes", "stopped by"],
+            rows,
+            tid="boundary-table",
+            num_cols=(0, 3),
+        )
+        + notes
+    )
 
 
 def _intersections_section(res: dict) -> str:
