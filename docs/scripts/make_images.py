@@ -1,9 +1,11 @@
-"""Regenerate the documentation's images from the bundled example (``make docs-images``).
+"""Regenerate the documentation's images from the bundled examples (``make docs-images``).
 
 1. ``plrnn-manifolds analyze`` on the paper's Fig 3B (left) map, with a report;
 2. ``docs/img/phase_portrait.png``: its phase portrait over a brute-force escape grid;
-3. ``docs/img/report.png``: a screenshot of its ``report.html`` taken with headless Chromium
-   (skipped, with a message, where Chromium is absent: ``apt-get install -y chromium``).
+3. ``docs/img/report_fig3b.png``: a screenshot of its ``report.html`` taken with headless
+   Chromium (skipped, with a message, where Chromium is absent: ``apt-get install -y chromium``);
+4. ``docs/img/report.png``: the same for the README's main command (the bundled cortical-neuron
+   ALRNN, ``--max-pieces 20``).
 
 Run from the repository root: ``python docs/scripts/make_images.py [OUT_DIR]``.
 """
@@ -30,6 +32,7 @@ from plrnn_manifolds.report import write_report  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 IMG = ROOT / "docs" / "img"
 MODEL = ROOT / "src" / "plrnn_manifolds" / "data" / "fig3b_left.json"
+MAIN_MODEL = ROOT / "src" / "plrnn_manifolds" / "data" / "cortical_neuron_alrnn.json"
 BOX = (np.array([-4.0, -4.0]), np.array([4.0, 4.0]))
 
 
@@ -58,11 +61,19 @@ def main(out_dir: Path) -> None:
     fig.savefig(IMG / "phase_portrait.png", dpi=100)
     report = write_report(out_dir)
     print(f"wrote {IMG / 'phase_portrait.png'} and {report}")
+    screenshot(report, IMG / "report_fig3b.png", height=2000)
+    # the README's main command
+    main_dir = out_dir.parent / (out_dir.name + "-cortical")
+    src = str(MAIN_MODEL.relative_to(ROOT))
+    run_analysis(load_model(MAIN_MODEL), main_dir, source=src, max_pieces=20)
+    screenshot(write_report(main_dir), IMG / "report.png", height=2600)
+
+
+def screenshot(report: Path, png: Path, height: int) -> None:
+    """Screenshot of ``report`` in headless Chromium, 1200 px wide."""
     chromium = shutil.which("chromium")
     if chromium is None:
-        print(
-            "chromium not found: docs/img/report.png not regenerated (apt-get install -y chromium)"
-        )
+        print(f"chromium not found: {png} not regenerated (apt-get install -y chromium)")
         return
     with tempfile.TemporaryDirectory() as prof:
         subprocess.run(
@@ -79,15 +90,15 @@ def main(out_dir: Path) -> None:
                 "--hide-scrollbars",
                 "--force-device-scale-factor=1",
                 f"--user-data-dir={prof}",
-                f"--screenshot={IMG / 'report.png'}",
-                "--window-size=1200,2000",
+                f"--screenshot={png}",
+                f"--window-size=1200,{height}",
                 report.resolve().as_uri(),
             ],
             check=True,
             capture_output=True,
             timeout=120,
         )
-    print(f"wrote {IMG / 'report.png'}")
+    print(f"wrote {png}")
 
 
 if __name__ == "__main__":
