@@ -380,6 +380,9 @@ def test_analyze_box_without_the_saddle(tmp_path):
     assert {(e["orbit"], e["kind"]) for e in doc["errors"]} == {(1, "stable"), (1, "unstable")}
     warn = [ln for ln in res.output.splitlines() if ln.startswith("warning:")]
     assert len(warn) == 2 and all("box does not contain" in w for w in warn)
+    # the verdict says which manifolds it could not search
+    missing = [r for r in doc["chaos"]["reasons"] if "could not be computed" in r]
+    assert len(missing) == 2 and all("orbit 1" in r for r in missing)
 
 
 @pytest.mark.parametrize(

@@ -751,3 +751,46 @@ def test_piece_pipeline_needs_no_lp(n, monkeypatch):
             total += c.volume()
     assert not calls
     assert total == pytest.approx(2.0**n * abs(np.linalg.det(R)), rel=1e-9)
+
+
+def test_primal_simplex_misreport_falls_back_to_dual(monkeypatch):
+    """LPs whose origin is feasible go to primal simplex first; if it reports anything but
+    optimal (HiGHS' primal simplex once called a bounded Chebyshev LP unbounded), the LP is
+    re-solved by dual simplex. Simulated: a solver whose primal runs always say "unbounded"."""
+    import plrnn_manifolds.polytope as P
+
+    P._highs_direct(np.zeros(1), None, None, np.zeros(1), np.ones(1))  # load the binding
+    if not P._HIGHS:
+        pytest.skip("no direct HiGHS binding in this scipy; linprog is used instead")
+    h, core, status = P._HIGHS
+
+    class PrimalLies:
+        def __init__(self):
+            self.strategy, self.primal_runs = 1, 0
+
+        def setOptionValue(self, key, val):
+            if key == "simplex_strategy":
+                self.strategy = val
+            return h.setOptionValue(key, val)
+
+        def run(self):
+            self.primal_runs += self.strategy == 4
+            return h.run()
+
+        def getModelStatus(self):
+            if self.strategy == 4:
+                return core.HighsModelStatus.kUnbounded
+            return h.getModelStatus()
+
+        def __getattr__(self, name):
+            return getattr(h, name)
+
+    fake = PrimalLies()
+    current = P._HIGHS_STRATEGY[0]
+    monkeypatch.setattr(P, "_HIGHS", (fake, core, status))
+    monkeypatch.setattr(P, "_HIGHS_STRATEGY", [-1])
+    cube = Polytope.box(-np.ones(3), 2 * np.ones(3))
+    c, r = cube.chebyshev()
+    assert fake.primal_runs >= 1  # the origin is feasible, so primal simplex was tried
+    assert r == pytest.approx(1.5) and np.allclose(c, 0.5)
+    h.setOptionValue("simplex_strategy", current)  # as the restored module state says

@@ -238,6 +238,13 @@ def _later_stages(
             results["intersection_search"] = search.summary()
             checkpoint()
             results["chaos"] = chaos_verdict(search, cat, manifolds=manifolds)
+            for err in results.get("errors", []):
+                if "kind" in err and "orbit" in err:
+                    results["chaos"]["reasons"].append(
+                        f"The {err['kind']} manifold of orbit {err['orbit']} could not be "
+                        f"computed ({err['error']}), so intersections involving it were not "
+                        "searched."
+                    )
             if cat is None:
                 results["chaos"]["reasons"].append(
                     "The attractor stage was skipped or failed, so no Lyapunov exponent entered "

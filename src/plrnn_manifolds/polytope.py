@@ -193,7 +193,7 @@ def _dense_pattern(r: int, n: int):
 _WARM: dict = {}  # LP shape -> last optimal basis (warm starts of sibling LPs)
 
 
-def _highs_direct(c, A_ub, b_ub, lb, ub, warm=False):
+def _highs_direct(c, A_ub, b_ub, lb, ub, warm=False, primal=True):
     """Solve ``min c.x, A_ub x <= b_ub, lb <= x <= ub`` with direct HiGHS; ``None`` if the
     binding is unavailable or the answer is not clear-cut (the caller falls back).
 
@@ -258,7 +258,8 @@ def _highs_direct(c, A_ub, b_ub, lb, ub, warm=False):
     # a set around its centre): primal simplex then starts from a feasible slack basis and
     # skips the dual phase 1 that free variables force on dual simplex (2-3x faster on the
     # invariant-seed LPs).
-    strategy = 4 if (np.all(row_hi >= 0) and np.all(col_lo <= 0) and np.all(col_hi >= 0)) else 1
+    origin_ok = np.all(row_hi >= 0) and np.all(col_lo <= 0) and np.all(col_hi >= 0)
+    strategy = 4 if (primal and origin_ok) else 1
     if _HIGHS_STRATEGY[0] != strategy:
         h.setOptionValue("simplex_strategy", strategy)
         _HIGHS_STRATEGY[0] = strategy
@@ -270,7 +271,7 @@ def _highs_direct(c, A_ub, b_ub, lb, ub, warm=False):
                 ok = False
             if not ok:  # this binding lacks the array overload: use HighsLp from now on
                 _HIGHS_ARRAYS[0] = False
-                return _highs_direct(c, A_ub, b_ub, lb, ub, warm=warm)
+                return _highs_direct(c, A_ub, b_ub, lb, ub, warm=warm, primal=primal)
         else:
             h.passModel(*model)
         if warm and key in _WARM:
@@ -284,6 +285,10 @@ def _highs_direct(c, A_ub, b_ub, lb, ub, warm=False):
                 _WARM[key] = h.getBasis()
             else:
                 _WARM.pop(key, None)
+        if strategy == 4 and st != 0:
+            # Primal simplex has been seen to report "unbounded" for a bounded LP (a Chebyshev
+            # LP of the ECG ALRNN); anything but optimal is re-solved by dual simplex.
+            return _highs_direct(c, A_ub, b_ub, lb, ub, warm=warm, primal=False)
         if st is None:
             return None
         if st != 0:
