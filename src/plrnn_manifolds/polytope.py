@@ -1774,6 +1774,22 @@ def _expand_bits(bits_rep, rep, flip, zero, const_bit):
     return out
 
 
+def _interval_points(ends, step: float) -> list[float]:
+    """One interior point of each interval ``[ends[i], ends[i+1]]`` of a split line: the
+    midpoint, or ``step`` inside the finite end of a half-line (0 for the whole line)."""
+    pts = []
+    for l, h in zip(ends[:-1], ends[1:], strict=True):
+        if math.isfinite(l) and math.isfinite(h):
+            pts.append(0.5 * (l + h))
+        elif math.isfinite(l):
+            pts.append(l + step)
+        elif math.isfinite(h):
+            pts.append(h - step)
+        else:
+            pts.append(0.0)
+    return pts
+
+
 def cells(
     poly: Polytope,
     A,
@@ -1929,18 +1945,9 @@ def _cells_1d(poly, Ar, br, tol_abs, info, budget):
     if len(bounds) + 1 > budget:
         raise BudgetExceededError(f"more than max_cells = {budget} cells in this interval")
     ends = [lo, *bounds, hi]
-    step = poly.scale
     out = []
-    for i in range(len(ends) - 1):
+    for i, x in enumerate(_interval_points(ends, poly.scale)):
         l, h = ends[i], ends[i + 1]
-        if math.isfinite(l) and math.isfinite(h):
-            x = 0.5 * (l + h)
-        elif math.isfinite(l):
-            x = l + step
-        elif math.isfinite(h):
-            x = h - step
-        else:
-            x = 0.0
         bits = a * x + br > 0
         # Bits of hyperplanes crossing inside (absorbed slivers) follow the bulk: the
         # midpoint is farther than tol from every absorbed crossing except in degenerate

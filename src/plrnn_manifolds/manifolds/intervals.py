@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from ..polytope import _BIG, _DUP, _ZERO_ROW, Polytope
+from ..polytope import _BIG, _DUP, _ZERO_ROW, Polytope, _interval_points
 
 _ROWS = np.array([[1.0], [-1.0]])
 _ROWS.setflags(write=False)
@@ -211,17 +211,8 @@ def cells_1d(iv: Interval, A: np.ndarray, b: np.ndarray, tol: float):
     ends = [lo, *bounds, hi]
     const = b > 0
     out = []
-    step = iv.scale
-    for i in range(len(ends) - 1):
+    for i, x in enumerate(_interval_points(ends, iv.scale)):
         l, h = ends[i], ends[i + 1]
-        if math.isfinite(l) and math.isfinite(h):
-            x = 0.5 * (l + h)
-        elif math.isfinite(l):
-            x = l + step
-        elif math.isfinite(h):
-            x = h - step
-        else:
-            x = 0.0
         bits = const.copy()
         bits[nz] = an * x + bn > 0
         gmax = max(abs(l), abs(h)) if math.isfinite(l) and math.isfinite(h) else 0.0
