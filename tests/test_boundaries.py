@@ -86,6 +86,26 @@ def test_closest_point_index_agrees_with_all_pairs(bistable):
     assert closest_point_index(ws, P[:0]) == (np.inf, -1)
 
 
+def test_hull_distances_bound_the_piece_distances(bistable):
+    """The affine-hull distance is a lower bound on the distance to each piece, and exact for a
+    point straight off an interior point of a piece."""
+    from plrnn_manifolds.manifolds.pieces import hull_distances
+
+    model, orb, sid, ws, wu, cat, ba = bistable
+    rng = np.random.default_rng(5)
+    P = rng.uniform(-6.0, 6.0, size=(20, model.M))
+    pieces = ws.pieces[:15]
+    H = hull_distances(pieces, P)
+    assert H.shape == (len(pieces), len(P))
+    for k, p in enumerate(pieces):
+        assert np.all(H[k] <= p.distance(P) + 1e-12)
+        c, _ = p.polytope.chebyshev()
+        n = np.linalg.svd(p.basis, full_matrices=True)[0][:, -1]  # normal of a codim-1 piece
+        x = p.point(c) + 0.3 * n
+        assert hull_distances([p], x)[0, 0] == pytest.approx(0.3, rel=1e-12)
+        assert p.distance(x)[0] == pytest.approx(0.3, rel=1e-9)
+
+
 def _first_exit(model, cat, x0, D, aid, r_max, n_scan=40, n_bisect=30):
     """Brute force: smallest r along each ray x0 + r D whose point is not in the basin of
     ``aid`` (scan, then bisection on the first change)."""

@@ -38,6 +38,7 @@ import numpy as np
 
 from .basins import AttractorCatalogue, basin_of
 from .errors import DataError
+from .manifolds.pieces import hull_distances
 
 __all__ = [
     "BasinBoundary",
@@ -197,10 +198,7 @@ def closest_point_index(manifold, P, bound: float = np.inf) -> tuple[float, int]
     pieces = list(manifold.pieces)
     if not pieces or not len(P):
         return float(bound), -1
-    lbs = np.empty((len(pieces), len(P)))
-    for k, p in enumerate(pieces):
-        rel = P - p.origin
-        lbs[k] = np.linalg.norm(rel - (rel @ p.basis) @ p.basis.T, axis=1)
+    lbs = hull_distances(pieces, P)
     best, arg = float(bound), -1
     flat = np.argsort(lbs, axis=None)
     for f in flat:
@@ -223,11 +221,7 @@ def nearest_point(manifold, x) -> tuple[float, np.ndarray | None]:
     pieces = list(manifold.pieces)
     if not pieces:
         return float("inf"), None
-    lbs = []
-    for p in pieces:
-        rel = x - p.origin
-        perp = rel - p.basis @ (p.basis.T @ rel)
-        lbs.append(float(np.linalg.norm(perp)))
+    lbs = hull_distances(pieces, x)[:, 0]
     best, best_pt = float("inf"), None
     for k in np.argsort(lbs):
         if lbs[k] >= best:

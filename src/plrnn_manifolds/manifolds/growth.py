@@ -51,6 +51,7 @@ from .pieces import (
     backward_image,
     box_rows,
     forward_image,
+    hull_distances,
     link_residual,
     recentre,
     residual_points,
@@ -182,13 +183,11 @@ class Manifold:
                 out[i0 : i0 + 256] = np.linalg.norm(xs[:, None, :] - proj, axis=2).min(axis=1)
         if rest:
             centres, radii = self._spheres(rest)
+            # two lower bounds: the bounding sphere (pieces of dimension 2) and the distance to
+            # the affine hull (the only one for dimension >= 3, where spheres are absent)
+            hull = hull_distances(rest, X)
             for i, xi in enumerate(X):
-                # two lower bounds: the bounding sphere (pieces of dimension 2) and the distance
-                # to the affine hull (the only one for dimension >= 3, where spheres are absent)
-                lb = np.maximum(np.linalg.norm(centres - xi, axis=1) - radii, 0.0)
-                for j, p in enumerate(rest):
-                    rel = xi - p.origin
-                    lb[j] = max(lb[j], float(np.linalg.norm(rel - p.basis @ (p.basis.T @ rel))))
+                lb = np.maximum(np.linalg.norm(centres - xi, axis=1) - radii, hull[:, i])
                 best = out[i]
                 for j in np.argsort(lb):
                     if lb[j] >= best:

@@ -119,6 +119,18 @@ class Piece:
 
 
 # ---------------------------------------------------------------------------------- half-spaces
+def hull_distances(pieces, X) -> np.ndarray:
+    r"""Distances ``(len(pieces), N)`` from points ``X`` ``(N, M)`` to the pieces' affine hulls,
+    :math:`\|(I - U U^T)(x - o)\|`: a lower bound on the distance to each piece, used to prune
+    exact distance queries. Cost :math:`O(N M n)` per piece."""
+    X = np.atleast_2d(np.asarray(X, dtype=float))
+    out = np.empty((len(pieces), len(X)))
+    for k, p in enumerate(pieces):
+        rel = X - p.origin
+        out[k] = np.linalg.norm(rel - (rel @ p.basis) @ p.basis.T, axis=1)
+    return out
+
+
 def region_rows(model: PLMap, d, origin, basis) -> tuple[np.ndarray, np.ndarray]:
     r"""Region :math:`P_d` in the local coordinates of the subspace :math:`o + U s`."""
     Gr, gr = model.region(d)
