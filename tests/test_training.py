@@ -233,6 +233,39 @@ def test_resume_refuses_other_settings_or_data(tmp_path):
         train(x, _tiny(), out_dir=tmp_path / "junk", resume=True)
 
 
+def test_warm_start_continues_from_the_given_parameters(tmp_path):
+    x, _ = zscore(_series())
+    first = train(x, _tiny(epochs=6, eval_every=0))
+    fresh = train(x, _tiny(epochs=1, eval_every=0, seed=4))
+    # Fine-tuning with a different seed and a vanishing learning rate keeps the warm-start
+    # parameters (not the seed-4 random initialisation) and starts at the loss reached.
+    tuned = train(x, _tiny(epochs=1, eval_every=0, seed=4, lr=1e-12), init=first)
+    fresh_p = dict(fresh.model.named_parameters())
+    for k, v in first.model.named_parameters():
+        w = dict(tuned.model.named_parameters())[k]
+        assert torch.allclose(v, w, rtol=0, atol=1e-8), k
+        assert not torch.allclose(w, fresh_p[k]), k
+    assert tuned.history[0]["mse"] < 0.5 * fresh.history[0]["mse"]
+    # An interrupted fine-tuning run resumes bit-identically (init only on the first call).
+    kw = dict(tau=5, lr=1e-3, eval_every=0, checkpoint_every=2)
+    full = train(x, _tiny(epochs=4, **kw), out_dir=tmp_path / "a", init=first)
+    train(x, _tiny(epochs=2, **kw), out_dir=tmp_path / "b", init=first)
+    resumed = train(x, _tiny(epochs=4, **kw), out_dir=tmp_path / "b", resume=True)
+    for k, v in full.model.state_dict().items():
+        assert torch.equal(v, resumed.model.state_dict()[k]), k
+
+
+def test_warm_start_refuses_mismatches():
+    x, _ = zscore(_series())
+    first = train(x, _tiny(epochs=1, eval_every=0))
+    with pytest.raises(ModelFileError, match="cannot warm-start.*'M': 4.*'M': 5"):
+        train(x, _tiny(M=5, eval_every=0), init=first)
+    with pytest.raises(ModelFileError, match="or the path of a checkpoint.pt, got dict"):
+        train(x, _tiny(eval_every=0), init={"A": 1})
+    with pytest.raises(ModelFileError, match="cannot be combined"):
+        train(x, _tiny(eval_every=0), init=first.model, resume=True)
+
+
 def test_input_driven_training_and_float64():
     x, _ = zscore(_series())
     s = (np.arange(len(x)) > 150).astype(float)[:, None]
@@ -386,6 +419,17 @@ def test_cli_writes_model_checkpoint_and_metrics(tmp_path):
     assert r.exit_code == 0, r.output
     met = json.loads((out / "metrics.json").read_text())
     assert met["epochs_run"] == 3 and [h["epoch"] for h in met["history"]] == [1, 2, 3]
+    # Fine-tune from that checkpoint into a new directory: it starts at the loss reached,
+    # far below a fresh start's first epoch; a mismatched architecture is a one-line error.
+    fresh_mse = met["history"][0]["mse"]
+    ft = [*args(1)[:-12], "--out", str(tmp_path / "ft"), *args(1)[-10:]]
+    r = CliRunner().invoke(train_command, [*ft, "--init", str(out / "checkpoint.pt")])
+    assert r.exit_code == 0, r.output
+    ft_hist = json.loads((tmp_path / "ft" / "metrics.json").read_text())["history"]
+    assert ft_hist[0]["mse"] < fresh_mse
+    bad = [*ft, "--M", "6", "--init", str(out / "checkpoint.pt")]
+    r = CliRunner().invoke(train_command, bad)
+    assert r.exit_code != 0 and "cannot warm-start" in r.output and "Traceback" not in r.output
 
 
 def test_cli_reports_bad_data_as_one_line(tmp_path):

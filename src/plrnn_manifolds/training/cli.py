@@ -104,6 +104,14 @@ class _Command(click.Command):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option(
+    "--init",
+    "init_checkpoint",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Warm start (fine-tuning) from the parameters in this checkpoint.pt of an earlier run "
+    "with the same architecture; fresh optimiser and schedule. Not with --resume.",
+)
+@click.option(
     "--column",
     "columns",
     type=int,
@@ -181,6 +189,7 @@ def train_command(
     lambda_reg,
     seed,
     resume,
+    init_checkpoint,
     columns,
     input_columns,
     key,
@@ -253,7 +262,14 @@ def train_command(
         progress=None if not quiet else False,
     )
     t0 = time.perf_counter()
-    result = train(prep.data, config, inputs=prep.inputs, out_dir=out_dir, resume=resume)
+    result = train(
+        prep.data,
+        config,
+        inputs=prep.inputs,
+        out_dir=out_dir,
+        resume=resume,
+        init=init_checkpoint,
+    )
     elapsed = time.perf_counter() - t0
 
     s_raw = s_model = None

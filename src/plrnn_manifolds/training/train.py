@@ -456,8 +456,41 @@ def _info(entry: dict) -> str:
 
 
 # --------------------------------------------------------------------------- train
+def _warm_start(model: DSRModel, init, resume: bool) -> None:
+    """Copy the parameters of ``init`` (TrainResult, DSRModel or checkpoint path) into ``model``."""
+    if resume:
+        raise ModelFileError(
+            "init and resume=True cannot be combined: a resumed run continues from its "
+            "checkpoint; pass init only to the first call of a fine-tuning run"
+        )
+    if isinstance(init, (str, Path)):
+        ck = load_checkpoint(init)
+        src = model_from_spec(ck["spec"])
+        src.load_state_dict(ck["model"])
+    else:
+        src = getattr(init, "model", init)
+    if not isinstance(src, DSRModel):
+        raise ModelFileError(
+            f"init must be a TrainResult, a DSRModel or the path of a checkpoint.pt, got "
+            f"{type(init).__name__}"
+        )
+    if src.spec() != model.spec():
+        raise ModelFileError(
+            f"cannot warm-start: init has architecture {src.spec()} but this configuration "
+            f"and data need {model.spec()}; use the same model, M, P/hidden, dtype and data "
+            "columns"
+        )
+    with torch.no_grad():
+        model.load_state_dict(src.state_dict())
+
+
 def train(
-    data, config: TrainConfig | None = None, inputs=None, out_dir=None, resume: bool = False
+    data,
+    config: TrainConfig | None = None,
+    inputs=None,
+    out_dir=None,
+    resume: bool = False,
+    init=None,
 ) -> TrainResult:
     """Train a PLRNN-family model on a time series (see the module docstring for the method).
 
@@ -476,6 +509,15 @@ def train(
         Continue from ``out_dir/checkpoint.pt``. The checkpoint's configuration must equal
         ``config`` except for ``epochs``, ``eval_every``, ``checkpoint_every`` and
         ``progress``, and the data must be the same (SHA-256 fingerprint).
+    init : TrainResult, DSRModel or path, optional
+        Warm start (fine-tuning): start from these parameters (or those of a
+        ``checkpoint.pt`` written by an earlier run) instead of the seeded random
+        initialisation, with a fresh optimiser and learning-rate schedule. The architecture
+        (family, ``M``, ``P``/``hidden``, ``N``, ``K``, dtype) must match ``config`` and the
+        data. This is how a curriculum is built, e.g. sparse teacher forcing with a short
+        ``tau`` first, then a longer ``tau`` at a lower ``lr``. Not combinable with ``resume``
+        (a resumed run continues from its checkpoint); to resume a fine-tuning run, pass
+        ``resume=True`` without ``init``.
 
     Returns
     -------
@@ -490,7 +532,7 @@ def train(
         Invalid configuration.
     ModelFileError
         ``resume`` without a usable checkpoint, or a checkpoint from another configuration
-        or data set.
+        or data set; ``init`` with a different architecture, or together with ``resume``.
 
     Notes
     -----
@@ -531,6 +573,8 @@ def train(
         seed=config.seed,
         dtype=config.dtype,
     )
+    if init is not None:
+        _warm_start(model, init, resume)
     opt = torch.optim.RAdam(model.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=config.lr_gamma)
     gen = torch.Generator().manual_seed(int(config.seed) + 1)
