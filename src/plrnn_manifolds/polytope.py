@@ -29,11 +29,15 @@ Conventions
   ``ValueError``); budgets raise :class:`~plrnn_manifolds.errors.BudgetExceededError`.
 * **Caches.** Polytopes are immutable (read-only arrays); derived data (Chebyshev ball,
   vertices, boundedness, "already redundancy-free") is cached on the instance.
+* **Threads.** The direct HiGHS solver, its warm-start bases and its options are per thread
+  (a HiGHS instance shared between threads crashes), so the module can be used from a thread
+  pool; separate processes need nothing special.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -164,12 +168,34 @@ def _load_highs():
     return None
 
 
-_HIGHS = None  # lazily (h, core, status map) or False
+class _Solver:
+    """One thread's HiGHS instance and the state that goes with it.
+
+    A HiGHS object holds the model being solved, its options and its basis, so it cannot be
+    shared between threads; every thread gets its own (:func:`_solver`), and with it its own
+    warm-start bases and simplex-strategy setting.
+    """
+
+    def __init__(self, h, core, status):
+        self.h, self.core, self.status = h, core, status
+        self.arrays = True  # whether passModel accepts plain arrays (checked on first use)
+        self.strategy = 1  # simplex strategy currently set (1 dual, 4 primal)
+        self.warm: dict = {}  # LP shape -> last optimal basis (warm starts of sibling LPs)
+
+
+_TLS = threading.local()
+
+
+def _solver() -> _Solver | None:
+    """This thread's direct HiGHS solver, created on first use; ``None`` if unavailable."""
+    s = getattr(_TLS, "solver", None)
+    if s is None:
+        loaded = _load_highs()
+        s = _TLS.solver = _Solver(*loaded) if loaded else False
+    return s or None
 
 
 _PATTERNS: dict = {}
-_HIGHS_ARRAYS = [True]  # whether passModel accepts plain arrays (checked on first use)
-_HIGHS_STRATEGY = [1]  # simplex strategy currently set on the shared solver (1 dual, 4 primal)
 
 
 def _dense_pattern(r: int, n: int):
@@ -190,9 +216,6 @@ def _dense_pattern(r: int, n: int):
     return out
 
 
-_WARM: dict = {}  # LP shape -> last optimal basis (warm starts of sibling LPs)
-
-
 def _highs_direct(c, A_ub, b_ub, lb, ub, warm=False, primal=True):
     """Solve ``min c.x, A_ub x <= b_ub, lb <= x <= ub`` with direct HiGHS; ``None`` if the
     binding is unavailable or the answer is not clear-cut (the caller falls back).
@@ -200,12 +223,10 @@ def _highs_direct(c, A_ub, b_ub, lb, ub, warm=False, primal=True):
     ``warm=True`` starts from the last optimal basis of an LP of the same shape (a sequence
     of similar LPs, e.g. the preimage cells of one piece, then needs far fewer iterations).
     """
-    global _HIGHS
-    if _HIGHS is None:
-        _HIGHS = _load_highs() or False
-    if _HIGHS is False:
+    sol = _solver()
+    if sol is None:
         return None
-    h, core, status = _HIGHS
+    h, core, status = sol.h, sol.core, sol.status
     n = len(c)
     A = np.zeros((0, n)) if A_ub is None else np.ascontiguousarray(A_ub, dtype=np.float64)
     r = A.shape[0]
@@ -215,7 +236,7 @@ def _highs_direct(c, A_ub, b_ub, lb, ub, warm=False, primal=True):
     col_lo = np.maximum(lb, -inf)
     col_hi = np.minimum(ub, inf)
     row_hi = np.zeros(0) if b_ub is None else np.asarray(b_ub, dtype=np.float64)
-    if _HIGHS_ARRAYS[0]:
+    if sol.arrays:
         # passModel(num_col, num_row, num_nz, format (2 = rowwise), sense (1 = min), offset,
         # cost, col_lower, col_upper, row_lower, row_upper, start, index, value, integrality):
         # no HighsLp object to fill attribute by attribute (which costs more than the solve).
@@ -260,31 +281,31 @@ def _highs_direct(c, A_ub, b_ub, lb, ub, warm=False, primal=True):
     # invariant-seed LPs).
     origin_ok = np.all(row_hi >= 0) and np.all(col_lo <= 0) and np.all(col_hi >= 0)
     strategy = 4 if (primal and origin_ok) else 1
-    if _HIGHS_STRATEGY[0] != strategy:
+    if sol.strategy != strategy:
         h.setOptionValue("simplex_strategy", strategy)
-        _HIGHS_STRATEGY[0] = strategy
+        sol.strategy = strategy
     try:
-        if _HIGHS_ARRAYS[0]:
+        if sol.arrays:
             try:
                 ok = h.passModel(*model) != core.HighsStatus.kError
             except TypeError:
                 ok = False
             if not ok:  # this binding lacks the array overload: use HighsLp from now on
-                _HIGHS_ARRAYS[0] = False
+                sol.arrays = False
                 return _highs_direct(c, A_ub, b_ub, lb, ub, warm=warm, primal=primal)
         else:
             h.passModel(*model)
-        if warm and key in _WARM:
-            h.setBasis(_WARM[key])
+        if warm and key in sol.warm:
+            h.setBasis(sol.warm[key])
         h.run()
         st = status.get(h.getModelStatus())
         if warm:
             if st == 0:
-                if len(_WARM) > 256:
-                    _WARM.clear()
-                _WARM[key] = h.getBasis()
+                if len(sol.warm) > 256:
+                    sol.warm.clear()
+                sol.warm[key] = h.getBasis()
             else:
-                _WARM.pop(key, None)
+                sol.warm.pop(key, None)
         if strategy == 4 and st != 0:
             # Primal simplex has been seen to report "unbounded" for a bounded LP (a Chebyshev
             # LP of the ECG ALRNN); anything but optimal is re-solved by dual simplex.
