@@ -85,7 +85,7 @@ def test_fig5_chaos(tmp_path):
         assert n_tr > 0
 
 
-@pytest.mark.parametrize("name", ["duffing_lorenz.py", "cortical_neuron.py"])
+@pytest.mark.parametrize("name", ["duffing_lorenz.py", "cortical_neuron.py", "cortical_sweep.py"])
 def test_training_examples_show_help(name):
     """The slow examples at least parse their options (their runs are ``make examples``)."""
     proc = subprocess.run(
@@ -97,3 +97,47 @@ def test_training_examples_show_help(name):
     )
     assert proc.returncode == 0, proc.stderr
     assert "--out" in proc.stdout and "--epochs" in proc.stdout
+
+
+def test_cortical_sweep_snapshots_resume_like_an_uninterrupted_run(tmp_path):
+    """Three snapshots, then an "interrupted" continuation to epoch 4: the log holds epochs
+    1-4 once each, and the epoch-4 map equals the map of an uninterrupted 4-epoch training
+    of the same recipe (to the float64 export)."""
+    pytest.importorskip("torch")
+    import json
+
+    out = tmp_path / "run"
+    run_example("cortical_sweep.py", out, "--epochs", "3", timeout=300)
+    text = run_example("cortical_sweep.py", out, "--epochs", "4", timeout=300)
+    recs = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in recs] == [1, 2, 3, 4]
+    assert all(("error" in r) != ("rate" in r) for r in recs)  # a score or a reason
+    assert re.search(rf"{re.escape(str(out))}\s+4\s", text)  # the summary counts 4 snapshots
+
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import cortical_neuron as cn
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    from plrnn_manifolds.models import load_model
+    from plrnn_manifolds.training import TrainConfig, train
+
+    S = cn.SETTINGS
+    p = cn.load()[0]
+    cfg = TrainConfig(
+        model="alrnn", M=S["M"], P=S["P"], epochs=4, batches_per_epoch=S["batches_per_epoch"],
+        batch_size=S["batch_size"], seq_len=S["seq_len"], tau=S["tau"], lr=S["lr"],
+        lr_gamma=S["lr_gamma"], test_fraction=S["test_fraction"], eval_every=0, progress=False,
+        seed=0,
+    )  # fmt: skip
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the script runs (reductions may depend on the split)
+    try:
+        ref = train(p.data, cfg).to_plmap()
+    finally:
+        torch.set_num_threads(threads)
+    snap = load_model(out / "model_ep004.json")
+    for name in ("A", "W1", "W2", "h1", "h2"):
+        np.testing.assert_array_equal(getattr(snap, name), getattr(ref, name))

@@ -1,0 +1,220 @@
+"""Fig 4D, model selection: train the cortical-neuron ALRNN and score every snapshot.
+
+The bundled model (``cortical_neuron.py``) is one epoch of one seed. This script shows how
+that choice looks from the outside: it trains one recipe (the bundled one by default, with
+``--set`` / ``--cfg`` overrides) one or a few epochs at a time, resuming from the checkpoint in
+``--out`` (so the run is the same as an uninterrupted one and can itself be interrupted), and
+after each step scores the snapshot by a free run on the *training* part of the step:
+
+- ``rate``: spikes per second (upward crossings of -10 mV) over a 2 s free run after 0.5 s of
+  transient, started from the data; ``rate_late``: the same over its last quarter;
+- ``peak``: median spike peak (mV, maximum within 4 ms of the crossing); ``trough``: minimum;
+- ``dh_train`` / ``dh_held``: D_H of the free run against the training part / the held-out
+  part (the held-out part is only reported, never used to choose);
+- ``error``: why a snapshot has no score (its free run overflows).
+
+One JSON record per snapshot is appended to ``OUT/log.jsonl`` (default ``out/cortical_sweep``)
+and each snapshot's folded map is written as ``OUT/model_epNNN.json`` (loadable by
+``plrnn-manifolds analyze`` and by ``cortical_neuron.py --models``: copy it to
+``cortical_neuron_alrnn.json``). ``--summary DIR...`` prints, for finished runs, how many
+snapshots fire, fire within 15 % of the recorded rate, overshoot 0 mV, and diverge. Writing a
+record after its checkpoint makes a killed run safe to restart with the same command.
+
+Examples (each about 2 to 4 minutes on one core)::
+
+    python examples/cortical_sweep.py --out runs/seed0 --epochs 110
+    python examples/cortical_sweep.py --out runs/seed3 --epochs 110 --seed 3
+    python examples/cortical_sweep.py --out runs/tau8 --epochs 110 --set tau=8
+    python examples/cortical_sweep.py --out runs/noise --epochs 110 --cfg noise=0.05
+    python examples/cortical_sweep.py --summary runs/*
+
+The results of such a sweep (about 2,450 snapshots) are in docs/figures.md, Fig 4D.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import cortical_neuron as cn
+import numpy as np
+from _common import ROOT, headless, parser
+
+RATE_BAND = 0.15  # "matches the rate": within 15 % of the recording
+MIN_RATE = 10.0  # Hz: a snapshot "fires" at this rate or more, with a plausible voltage range
+V_RANGE = (-80.0, 40.0)  # mV; the recording spans -49 to +17 mV
+
+
+def _value(text: str):
+    """``"8"`` -> 8, ``"0.05"`` -> 0.05, ``"true"`` -> True, anything else stays a string."""
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _pairs(items, allowed, what):
+    out = {}
+    for item in items:
+        key, sep, val = item.partition("=")
+        if not sep or key not in allowed:
+            raise SystemExit(
+                f"error: {what} expects KEY=VALUE with KEY one of {', '.join(sorted(allowed))}; "
+                f"got {item!r}"
+            )
+        out[key] = _value(val)
+    return out
+
+
+def score(F, x, volts, t_split, n_test, dt) -> dict:
+    """Free-run scores of one folded map (see the module docstring)."""
+    from plrnn_manifolds.training.metrics import power_spectrum_distance
+
+    with np.errstate(all="ignore"):
+        traj = cn.free_run(F, x[100], int(round(2.0 / dt)), transient=int(round(0.5 / dt)))
+    v = volts(traj)
+    if not np.all(np.isfinite(v)) or np.abs(v).max() > 1e4:
+        return {"error": "free run overflows (|V| > 1e4 mV)"}
+    sp = cn.spikes(v)
+    w = int(round(4e-3 / dt))
+    q = v[-len(v) // 4 :]
+    n_tr = t_split - 100
+    return {
+        "rate": len(sp) / (len(v) * dt),
+        "rate_late": len(cn.spikes(q)) / (len(q) * dt),
+        "peak": float(np.median([v[i : i + w].max() for i in sp])) if len(sp) else None,
+        "trough": float(v.min()),
+        "dh_train": float(power_spectrum_distance(x[100:t_split], traj[:n_tr, : x.shape[1]])),
+        "dh_held": float(power_spectrum_distance(x[t_split:], traj[:n_test, : x.shape[1]])),
+    }
+
+
+def classify(rec: dict, rate_data: float) -> dict:
+    """Flags of one log record: fires, matches the rate, overshoots, diverged."""
+    fires = (
+        rec.get("rate") is not None
+        and rec["rate"] >= MIN_RATE
+        and rec["trough"] > V_RANGE[0]
+        and (rec["peak"] is None or rec["peak"] < V_RANGE[1])
+    )
+    return {
+        "fires": fires,
+        "rate_ok": fires and abs(rec["rate"] / rate_data - 1) <= RATE_BAND,
+        "overshoot": fires and rec["peak"] is not None and rec["peak"] > 0,
+        "diverged": "error" in rec,
+    }
+
+
+def summary(dirs) -> None:
+    print("run                snapshots  fire  rate+-15%  overshoot  both  diverged")
+    for d in dirs:
+        log = Path(d) / "log.jsonl"
+        if not log.is_file():
+            print(f"{str(d):18s} (no log.jsonl)")
+            continue
+        recs = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        flags = [classify(r, r["rate_data"]) for r in recs]
+        n = {k: sum(f[k] for f in flags) for k in ("fires", "rate_ok", "overshoot", "diverged")}
+        both = sum(f["rate_ok"] and f["overshoot"] for f in flags)
+        print(
+            f"{str(d):18s} {len(recs):9d} {n['fires']:5d} {n['rate_ok']:10d} "
+            f"{n['overshoot']:10d} {both:5d} {n['diverged']:9d}"
+        )
+
+
+def main(argv=None) -> int:
+    ap = parser(__doc__)
+    ap.add_argument("--epochs", type=int, default=110, help="last epoch (default 110)")
+    ap.add_argument("--every", type=int, default=1, help="epochs between snapshots (default 1)")
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="data/recipe setting"
+    )
+    ap.add_argument(
+        "--cfg", action="append", default=[], metavar="KEY=VALUE", help="TrainConfig field"
+    )
+    ap.add_argument("--summary", nargs="+", type=Path, metavar="DIR", help="summarise runs")
+    ap.set_defaults(out=ROOT / "out" / "cortical_sweep")
+    args = ap.parse_args(argv)
+    if args.summary:
+        summary(args.summary)
+        return 0
+    if args.epochs < 1 or args.every < 1:
+        raise SystemExit("error: --epochs and --every must be positive")
+    headless()
+    import torch
+
+    from plrnn_manifolds.models import save_model
+    from plrnn_manifolds.training import TrainConfig, train
+    from plrnn_manifolds.training.train import CHECKPOINT_NAME, load_checkpoint
+
+    torch.set_num_threads(1)
+    cn.SETTINGS.update(_pairs(args.set, set(cn.SETTINGS), "--set"))
+    S = cn.SETTINGS
+    p, dt, _, _ = cn.load()
+    x, vs = p.data, p.scaler
+
+    def volts(z):
+        return vs.inverse_transform(np.atleast_2d(z)[:, :1])[:, 0]
+
+    n_test = int(round(S["test_fraction"] * len(x)))
+    t_split = len(x) - n_test
+    v_tr = volts(x[100:t_split])
+    rate_data = len(cn.spikes(v_tr)) / (len(v_tr) * dt)
+    kw = dict(
+        model="alrnn",
+        M=S["M"],
+        P=S["P"],
+        batches_per_epoch=S["batches_per_epoch"],
+        batch_size=S["batch_size"],
+        seq_len=S["seq_len"],
+        tau=S["tau"],
+        lr=S["lr"],
+        lr_gamma=S["lr_gamma"],
+        test_fraction=S["test_fraction"],
+        eval_every=0,
+        checkpoint_every=args.every,
+        progress=False,
+        seed=args.seed,
+    )
+    kw.update(_pairs(args.cfg, set(TrainConfig.__dataclass_fields__), "--cfg"))
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "log.jsonl"
+    done = (
+        [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        if log.is_file()
+        else []
+    )
+    # Restart after an interruption: the checkpoint may be one snapshot ahead of the log (it
+    # is written before the record); that snapshot is then scored without training.
+    ck = out / CHECKPOINT_NAME
+    resume = ck.is_file()
+    last = done[-1]["epoch"] if done else 0
+    ck_epoch = int(load_checkpoint(ck)["epoch"]) if resume else 0
+    ep = ck_epoch if ck_epoch > last else last + args.every
+    print(f"recording, training part: {rate_data:.1f} Hz; snapshots every {args.every} epoch(s)")
+    while ep <= args.epochs:
+        res = train(x, TrainConfig(epochs=ep, **kw), out_dir=out, resume=resume)
+        resume = True
+        F = res.to_plmap()
+        rec = {"epoch": ep, **score(F, x, volts, t_split, n_test, dt), "rate_data": rate_data}
+        save_model(F, out / f"model_ep{ep:03d}.json")
+        with log.open("a") as f:
+            f.write(json.dumps(rec) + "\n")
+        shown = "  ".join(
+            f"{k} {rec[k]:.2f}" for k in ("rate", "peak", "trough", "dh_held") if rec.get(k)
+        )
+        print(f"epoch {ep:4d}  {shown or rec.get('error', 'silent')}", flush=True)
+        ep += args.every
+    summary([out])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
