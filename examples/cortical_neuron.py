@@ -27,7 +27,14 @@ Default run (under a minute, no training, no PyTorch needed), on the bundled mod
   separates, and the exact distance of each attractor to that boundary (an upper bound, since
   the manifolds are cut by the budget).
 
-``SETTINGS["mode"] = "input"`` switches to training on the whole sweep with the step current as
+``--mode sweep`` analyses (or, with ``--train``, retrains: seed 1, 78 epochs) the second
+bundled model, ``cortical_neuron_alrnn_sweep.json``: one autonomous map of the whole sweep
+(rest, step, rest), so that rest and firing are two behaviours of the same map. It has the
+structure of the paper's Fig 4D (a stable rest fixed point near the recorded rest, a firing
+attractor, a saddle between them whose stable manifold separates the two basins) but fires
+30 % too fast with spikes that stop short of 0 mV. It writes
+``fig4d_cortical_neuron_sweep.png``. ``SETTINGS["mode"] = "input"``
+switches to training on the whole sweep with the step current as
 an external input (then a second map with the current off, ``cortical_neuron_alrnn_rest.json``,
 is written and analysed too); the models we trained that way did not spike (docs/figures.md).
 
@@ -45,7 +52,9 @@ from _common import DATA, Timer, headless, parser, save
 
 #: Everything that defines the bundled model (``--train`` with defaults reproduces it).
 SETTINGS = {
-    "mode": "step",  # "input": whole sweep, current as input; "step": step segment alone
+    # "step": step segment alone; "input": whole sweep, current as input; "sweep": whole sweep,
+    # autonomous (rest and firing as two behaviours of one map, the step onset unexplained)
+    "mode": "step",
     "skip": 400,  # "step" mode: raw samples (100 ms) after the step onset left out
     "sweep": 4,  # 0-based: the 341 pA sweep
     "downsample": 2,  # 0.5 ms
@@ -60,6 +69,11 @@ SETTINGS = {
     "batches_per_epoch": 50,
     "batch_size": 16,
     "test_fraction": 0.2,
+}
+#: Per ``--mode``: the bundled model file, and the seed and epochs that reproduce it.
+MODES = {
+    "step": {"model": "cortical_neuron_alrnn.json", "seed": 0, "epochs": 80},
+    "sweep": {"model": "cortical_neuron_alrnn_sweep.json", "seed": 1, "epochs": 78},
 }
 THRESHOLD = -10.0  # mV, upward crossing = one spike (recorded peaks: 0 to +17 mV)
 
@@ -79,9 +93,12 @@ def load(sweep: int = SETTINGS["sweep"]):
     if SETTINGS["mode"] == "step":
         p = prepare(v, start=s0 + SETTINGS["skip"], stop=s1, downsample=ds, **emb)
         return p, dt * ds, (0, len(p.data)), amp
-    cur = np.zeros((len(v), 1))
-    cur[s0:s1, 0] = amp
-    p = prepare(v, inputs=cur, downsample=ds, **emb)
+    if SETTINGS["mode"] == "sweep":
+        p = prepare(v, downsample=ds, **emb)
+    else:
+        cur = np.zeros((len(v), 1))
+        cur[s0:s1, 0] = amp
+        p = prepare(v, inputs=cur, downsample=ds, **emb)
     k0, k1 = -(-s0 // ds) - p.offset, -(-s1 // ds) - p.offset
     return p, dt * ds, (k0, k1), amp
 
@@ -141,7 +158,8 @@ def train_models(args, p, amp, out: Path):
     )
     out.mkdir(parents=True, exist_ok=True)
     if p.inputs is None:
-        return save_model(res.to_plmap(), out / "cortical_neuron_alrnn.json"), None
+        name = MODES[SETTINGS["mode"]]["model"]
+        return save_model(res.to_plmap(), out / name), None
     s_on = p.input_scaler.transform(np.array([[amp]]))[0]
     s_off = p.input_scaler.transform(np.array([[0.0]]))[0]
     fire = save_model(res.to_plmap(s=s_on), out / "cortical_neuron_alrnn.json")
@@ -267,7 +285,17 @@ def main(argv=None) -> int:
     ap = parser(__doc__)
     ap.add_argument("--train", action="store_true", help="retrain first (minutes, needs torch)")
     ap.add_argument(
-        "--epochs", type=int, default=80, help="training epochs with --train (default 80)"
+        "--mode",
+        choices=sorted(MODES),
+        default="step",
+        help="step: the model of the step segment (default); sweep: the autonomous model of "
+        "the whole sweep, with rest and firing",
+    )
+    ap.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="training epochs with --train (default: the bundled model's, 80 / 78)",
     )
     ap.add_argument(
         "--max-pieces", type=int, default=10, help="piece budget per stable manifold (default 10)"
@@ -278,7 +306,12 @@ def main(argv=None) -> int:
         default=None,
         help="directory with cortical_neuron_alrnn[_rest].json to analyse (default: bundled)",
     )
+    ap.set_defaults(seed=None)
     args = ap.parse_args(argv)
+    SETTINGS["mode"] = args.mode
+    for key in ("seed", "epochs"):
+        if getattr(args, key) is None:
+            setattr(args, key, MODES[args.mode][key])
     headless()
     from matplotlib.figure import Figure
 
@@ -310,8 +343,8 @@ def main(argv=None) -> int:
         tick(f"training, models written to {fire_path.parent}")
     else:
         d = DATA if args.models is None else args.models
-        fire_path = d / "cortical_neuron_alrnn.json"
-        rest_path = d / "cortical_neuron_alrnn_rest.json"
+        fire_path = d / MODES[args.mode]["model"]
+        rest_path = d / "cortical_neuron_alrnn_rest.json" if args.mode == "step" else None
     F_on = load_model(fire_path)
     F_off = load_model(rest_path) if rest_path is not None and rest_path.is_file() else None
 
@@ -351,8 +384,14 @@ def main(argv=None) -> int:
 
     # ---- dynamical analysis of both maps
     starts = traj[::200]
-    on = analyse_map(F_on, f"{amp:.0f} pA", volts, starts, args)
-    tick("firing map analysed")
+    if args.mode == "sweep":  # the map also models rest: start from the recording at rest
+        v_rest = volts(x[: k0 - 10])
+        print(f"recording at rest before the step: V = {np.median(v_rest):.1f} mV (median)")
+        at_rest = np.zeros((len(x[: k0 - 10 : 100]), F_on.M))
+        at_rest[:, : x.shape[1]] = x[: k0 - 10 : 100]  # unobserved units start at 0
+        starts = np.vstack([starts, at_rest])
+    on = analyse_map(F_on, f"{amp:.0f} pA" if args.mode == "step" else "sweep", volts, starts, args)
+    tick("map analysed")
     off = None
     if F_off is not None:
         rest_traj = free_run(F_off, x[0], 2000)
@@ -494,7 +533,8 @@ def main(argv=None) -> int:
         for (i, aid), d in direct.items():
             lines.append(f"  dist(attractor {aid}, W^s(saddle #{i})) = {d:.2f}")
     ax.text(0, 1, "\n".join(lines), va="top", family="monospace", fontsize=8)
-    save(fig, args.out, "fig4d_cortical_neuron.png")
+    suffix = "_sweep" if args.mode == "sweep" else ""
+    save(fig, args.out, f"fig4d_cortical_neuron{suffix}.png")
     tick("done")
     return 0
 

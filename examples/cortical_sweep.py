@@ -11,6 +11,8 @@ after each step scores the snapshot by a free run on the *training* part of the 
 - ``peak``: median spike peak (mV, maximum within 4 ms of the crossing); ``trough``: minimum;
 - ``dh_train`` / ``dh_held``: D_H of the free run against the training part / the held-out
   part (the held-out part is only reported, never used to choose);
+- ``rest_v``, ``rest_fires`` (``--set mode=sweep`` only, where the map is trained on the
+  whole sweep): median V of a free run started at rest, and whether that run spikes;
 - ``error``: why a snapshot has no score (its free run overflows).
 
 One JSON record per snapshot is appended to ``OUT/log.jsonl`` (default ``out/cortical_sweep``)
@@ -72,27 +74,38 @@ def _pairs(items, allowed, what):
     return out
 
 
-def score(F, x, volts, t_split, n_test, dt) -> dict:
-    """Free-run scores of one folded map (see the module docstring)."""
+def score(F, x, volts, fire, held, dt, rest=None) -> dict:
+    """Free-run scores of one folded map (see the module docstring).
+
+    ``fire``: the training part of the step (the free run starts at its first point);
+    ``held``: the held-out part; ``rest``: training data at rest (``mode=sweep``), from whose
+    first point a second free run checks that the map also rests.
+    """
     from plrnn_manifolds.training.metrics import power_spectrum_distance
 
+    n, skip = int(round(2.0 / dt)), int(round(0.5 / dt))
     with np.errstate(all="ignore"):
-        traj = cn.free_run(F, x[100], int(round(2.0 / dt)), transient=int(round(0.5 / dt)))
+        traj = cn.free_run(F, fire[0], n, transient=skip)
+        rest_v = None if rest is None else volts(cn.free_run(F, rest[0], 400, transient=skip))
     v = volts(traj)
     if not np.all(np.isfinite(v)) or np.abs(v).max() > 1e4:
         return {"error": "free run overflows (|V| > 1e4 mV)"}
     sp = cn.spikes(v)
     w = int(round(4e-3 / dt))
     q = v[-len(v) // 4 :]
-    n_tr = t_split - 100
-    return {
+    out = {
         "rate": len(sp) / (len(v) * dt),
         "rate_late": len(cn.spikes(q)) / (len(q) * dt),
         "peak": float(np.median([v[i : i + w].max() for i in sp])) if len(sp) else None,
         "trough": float(v.min()),
-        "dh_train": float(power_spectrum_distance(x[100:t_split], traj[:n_tr, : x.shape[1]])),
-        "dh_held": float(power_spectrum_distance(x[t_split:], traj[:n_test, : x.shape[1]])),
+        "dh_train": float(power_spectrum_distance(fire, traj[: len(fire), : x.shape[1]])),
+        "dh_held": float(power_spectrum_distance(held, traj[: len(held), : x.shape[1]])),
     }
+    if rest_v is not None and np.all(np.isfinite(rest_v)):
+        # Resting: the free run from rest stays below threshold, its median is reported.
+        out["rest_v"] = float(np.median(rest_v))
+        out["rest_fires"] = bool(len(cn.spikes(rest_v)))
+    return out
 
 
 def classify(rec: dict, rate_data: float) -> dict:
@@ -156,7 +169,9 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     cn.SETTINGS.update(_pairs(args.set, set(cn.SETTINGS), "--set"))
     S = cn.SETTINGS
-    p, dt, _, _ = cn.load()
+    if S["mode"] not in ("step", "sweep"):
+        raise SystemExit("error: --set mode= must be step or sweep (input mode needs two maps)")
+    p, dt, (k0, k1), _ = cn.load()
     x, vs = p.data, p.scaler
 
     def volts(z):
@@ -164,7 +179,9 @@ def main(argv=None) -> int:
 
     n_test = int(round(S["test_fraction"] * len(x)))
     t_split = len(x) - n_test
-    v_tr = volts(x[100:t_split])
+    fire = x[k0 + 100 : min(k1, t_split)]  # training part of the step, after 50 ms
+    rest = x[: k0 - 10] if k0 > 200 else None  # training data at rest (mode=sweep)
+    v_tr = volts(fire)
     rate_data = len(cn.spikes(v_tr)) / (len(v_tr) * dt)
     kw = dict(
         model="alrnn",
@@ -203,7 +220,8 @@ def main(argv=None) -> int:
         res = train(x, TrainConfig(epochs=ep, **kw), out_dir=out, resume=resume)
         resume = True
         F = res.to_plmap()
-        rec = {"epoch": ep, **score(F, x, volts, t_split, n_test, dt), "rate_data": rate_data}
+        sc = score(F, x, volts, fire, x[t_split:], dt, rest)
+        rec = {"epoch": ep, **sc, "rate_data": rate_data}
         save_model(F, out / f"model_ep{ep:03d}.json")
         with log.open("a") as f:
             f.write(json.dumps(rec) + "\n")
