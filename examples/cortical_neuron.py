@@ -125,6 +125,18 @@ def spike_shape(volts, dt, before=3e-3, after=8e-3):
     return np.arange(-a, b) * dt, np.mean([volts[i - a : i + b] for i in idx], axis=0)
 
 
+def train_settings(**fields) -> dict:
+    """``TrainConfig`` keyword arguments of the recipe in ``SETTINGS`` (``fields`` override)."""
+    keys = ("M", "P", "batches_per_epoch", "batch_size", "seq_len", "tau", "lr", "lr_gamma")
+    return {
+        "model": "alrnn",
+        **{k: SETTINGS[k] for k in keys},
+        "test_fraction": SETTINGS["test_fraction"],
+        "eval_every": 0,
+        **fields,
+    }
+
+
 def train_models(args, p, amp, out: Path):
     """Train the network (sparse teacher forcing) and write the two folded maps into ``out``."""
     import torch
@@ -133,22 +145,7 @@ def train_models(args, p, amp, out: Path):
     from plrnn_manifolds.training import TrainConfig, train
 
     torch.set_num_threads(1)
-    cfg = TrainConfig(
-        model="alrnn",
-        M=SETTINGS["M"],
-        P=SETTINGS["P"],
-        epochs=args.epochs,
-        batches_per_epoch=SETTINGS["batches_per_epoch"],
-        batch_size=SETTINGS["batch_size"],
-        seq_len=SETTINGS["seq_len"],
-        tau=SETTINGS["tau"],
-        lr=SETTINGS["lr"],
-        lr_gamma=SETTINGS["lr_gamma"],
-        test_fraction=SETTINGS["test_fraction"],
-        eval_every=0,
-        progress=None,
-        seed=args.seed,
-    )
+    cfg = TrainConfig(**train_settings(epochs=args.epochs, seed=args.seed, progress=None))
     res = train(p.data, cfg, inputs=p.inputs)
     m = res.metrics
     print(

@@ -183,22 +183,7 @@ def main(argv=None) -> int:
     rest = x[: k0 - 10] if k0 > 200 else None  # training data at rest (mode=sweep)
     v_tr = volts(fire)
     rate_data = len(cn.spikes(v_tr)) / (len(v_tr) * dt)
-    kw = dict(
-        model="alrnn",
-        M=S["M"],
-        P=S["P"],
-        batches_per_epoch=S["batches_per_epoch"],
-        batch_size=S["batch_size"],
-        seq_len=S["seq_len"],
-        tau=S["tau"],
-        lr=S["lr"],
-        lr_gamma=S["lr_gamma"],
-        test_fraction=S["test_fraction"],
-        eval_every=0,
-        checkpoint_every=args.every,
-        progress=False,
-        seed=args.seed,
-    )
+    kw = cn.train_settings(checkpoint_every=args.every, progress=False, seed=args.seed)
     kw.update(_pairs(args.cfg, set(TrainConfig.__dataclass_fields__), "--cfg"))
     out = args.out
     out.mkdir(parents=True, exist_ok=True)

@@ -122,14 +122,8 @@ def test_cortical_sweep_snapshots_resume_like_an_uninterrupted_run(tmp_path):
     from plrnn_manifolds.models import load_model
     from plrnn_manifolds.training import TrainConfig, train
 
-    S = cn.SETTINGS
     p = cn.load()[0]
-    cfg = TrainConfig(
-        model="alrnn", M=S["M"], P=S["P"], epochs=4, batches_per_epoch=S["batches_per_epoch"],
-        batch_size=S["batch_size"], seq_len=S["seq_len"], tau=S["tau"], lr=S["lr"],
-        lr_gamma=S["lr_gamma"], test_fraction=S["test_fraction"], eval_every=0, progress=False,
-        seed=0,
-    )  # fmt: skip
+    cfg = TrainConfig(**cn.train_settings(epochs=4, progress=False, seed=0))
     import torch
 
     threads = torch.get_num_threads()
