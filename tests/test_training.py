@@ -425,8 +425,16 @@ def test_cli_writes_model_checkpoint_and_metrics(tmp_path):
     ft = [*args(1)[:-12], "--out", str(tmp_path / "ft"), *args(1)[-10:]]
     r = CliRunner().invoke(train_command, [*ft, "--init", str(out / "checkpoint.pt")])
     assert r.exit_code == 0, r.output
-    ft_hist = json.loads((tmp_path / "ft" / "metrics.json").read_text())["history"]
-    assert ft_hist[0]["mse"] < fresh_mse
+    ft_met = json.loads((tmp_path / "ft" / "metrics.json").read_text())
+    assert ft_met["history"][0]["mse"] < fresh_mse
+    assert ft_met["init"] == str(out / "checkpoint.pt")
+    assert met["init"] is None
+    # Resuming the fine-tuning run keeps the record of where it started.
+    ft2 = [*args(2)[:-12], "--out", str(tmp_path / "ft"), *args(2)[-10:], "--resume"]
+    r = CliRunner().invoke(train_command, ft2)
+    assert r.exit_code == 0, r.output
+    ft_met = json.loads((tmp_path / "ft" / "metrics.json").read_text())
+    assert ft_met["epochs_run"] == 2 and ft_met["init"] == str(out / "checkpoint.pt")
     bad = [*ft, "--M", "6", "--init", str(out / "checkpoint.pt")]
     r = CliRunner().invoke(train_command, bad)
     assert r.exit_code != 0 and "cannot warm-start" in r.output and "Traceback" not in r.output

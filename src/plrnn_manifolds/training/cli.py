@@ -11,7 +11,8 @@ Outputs in ``--out DIR``:
   models with external input are exported for the constant input ``--export-input``);
 - ``checkpoint.pt``: the training checkpoint (resume with ``--resume``);
 - ``metrics.json``: final metrics (D_stsp, D_H, PE), the configuration, the preprocessing
-  (z-scoring, embedding, range, downsampling) and the per-epoch history.
+  (z-scoring, embedding, range, downsampling), the per-epoch history and ``init``: the
+  checkpoint a fine-tuning run (``--init``) started from, else ``null``.
 """
 
 from __future__ import annotations
@@ -56,6 +57,19 @@ class _Command(click.Command):
                 click.echo(f"error: {exc}", err=True)
                 ctx.exit(2)
             raise
+
+
+def _init_provenance(init_checkpoint, out_dir, resume):
+    """The warm-start checkpoint of this run (kept from ``metrics.json`` when resuming)."""
+    if init_checkpoint is not None:
+        return str(init_checkpoint)
+    prev = Path(out_dir) / "metrics.json"
+    if resume and prev.is_file():
+        try:
+            return json.loads(prev.read_text()).get("init")
+        except (OSError, ValueError):
+            return None
+    return None
 
 
 @click.command(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
@@ -304,6 +318,7 @@ def train_command(
         if s_raw is None
         else {"raw": s_raw.tolist(), "model_units": np.asarray(s_model).tolist()},
         "epochs_run": result.epochs_run,
+        "init": _init_provenance(init_checkpoint, out_dir, resume),
         "seconds": elapsed,
         "torch_version": torch.__version__,
         "history": result.history,
