@@ -120,8 +120,8 @@ def test_bistable_silent_fixed_point_and_firing(data):
 # ----------------------------------------------------------------------------- whole sweep
 # ``cortical_neuron_alrnn_sweep.json``: the autonomous ALRNN of the whole sweep 5 (rest, the
 # 341 pA step, rest), same preprocessing (``examples/cortical_neuron.py --mode sweep``).
-# Measured: recorded rest -71.5 mV, model rest -63.3 mV; recording 43.6 Hz over the step,
-# model 56.5 Hz (+30 %); the saddle at -53 mV separates rest and firing.
+# Measured: recorded rest -71.5 mV, model rest -64.2 mV; recording 43.6 Hz over the step,
+# model 40.0 Hz (-8 %); the saddle at -49.4 mV separates rest and firing.
 
 
 @pytest.fixture(scope="module")
