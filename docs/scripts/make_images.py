@@ -32,7 +32,7 @@ from plrnn_manifolds.report import write_report  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 IMG = ROOT / "docs" / "img"
 MODEL = ROOT / "src" / "plrnn_manifolds" / "data" / "fig3b_left.json"
-MAIN_MODEL = ROOT / "src" / "plrnn_manifolds" / "data" / "cortical_neuron_alrnn.json"
+MAIN_MODEL = ROOT / "src" / "plrnn_manifolds" / "data" / "cortical_neuron_alrnn_sweep.json"
 BOX = (np.array([-4.0, -4.0]), np.array([4.0, 4.0]))
 
 
