@@ -164,11 +164,17 @@ def train_models(args, p, amp, out: Path):
     return fire, rest
 
 
+def lift(F, x):
+    """Latent states of observations ``x`` (``(N,)`` or ``(k, N)``): unobserved units at 0."""
+    x = np.asarray(x)
+    z = np.zeros(x.shape[:-1] + (F.M,))
+    z[..., : x.shape[-1]] = x
+    return z
+
+
 def free_run(F, x0, n, transient=0):
     """Free run of a folded map from the observation ``x0`` (unobserved units start at 0)."""
-    z = np.zeros(F.M)
-    z[: len(x0)] = x0
-    return F.trajectory(z, n + transient)[transient:]
+    return F.trajectory(lift(F, x0), n + transient)[transient:]
 
 
 def analyse_map(F, name, volts, start_states, args, grow=True):
@@ -384,9 +390,7 @@ def main(argv=None) -> int:
     if args.mode == "sweep":  # the map also models rest: start from the recording at rest
         v_rest = volts(x[: k0 - 10])
         print(f"recording at rest before the step: V = {np.median(v_rest):.1f} mV (median)")
-        at_rest = np.zeros((len(x[: k0 - 10 : 100]), F_on.M))
-        at_rest[:, : x.shape[1]] = x[: k0 - 10 : 100]  # unobserved units start at 0
-        starts = np.vstack([starts, at_rest])
+        starts = np.vstack([starts, lift(F_on, x[: k0 - 10 : 100])])
     on = analyse_map(F_on, f"{amp:.0f} pA" if args.mode == "step" else "sweep", volts, starts, args)
     tick("map analysed")
     off = None

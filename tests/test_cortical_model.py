@@ -30,13 +30,19 @@ PEAK_MIN = -5.0
 DH_MAX = 0.2
 
 
-@pytest.fixture(scope="module")
-def data():
+def _sweep():
+    """Voltage of sweep 5, its step range (raw samples) and the model's time step."""
     with np.load(example_path("fig5").parent / "cortical_neuron_b6.npz") as f:
         v = f["voltage"].astype(np.float64)[:, SWEEP]
         prov = json.loads(str(f["provenance"]))
         dt = float(f["dt"]) * DOWNSAMPLE
     s0, s1 = prov["step_samples"][SWEEP]
+    return v, s0, s1, dt
+
+
+@pytest.fixture(scope="module")
+def data():
+    v, s0, s1, dt = _sweep()
     p = prepare(
         v, start=s0 + SKIP, stop=s1, downsample=DOWNSAMPLE, embed_dim=EMBED_DIM, delay=DELAY
     )
@@ -55,6 +61,20 @@ def _free_run(F, x0, n, transient=1000):
     z = np.zeros(F.M)
     z[: len(x0)] = x0
     return F.trajectory(z, n + transient)[transient:]
+
+
+def _unstable_branch_ends(F, p, saddle, n=5000):
+    """Whether each side of the saddle's unstable direction ends firing."""
+    z = saddle.points[0]
+    ev, vec = np.linalg.eig(F.jacobian((F.W2 @ z + F.h2) > 0))
+    u = np.real(vec[:, np.argmax(np.abs(ev))])
+    u /= np.linalg.norm(u)
+    ends = []
+    for sgn in (1, -1):
+        v = _volts(p, F.trajectory(z + sgn * 1e-3 * u, n)[-1000:])
+        assert np.all(np.isfinite(v))
+        ends.append(len(_spikes(v)) > 0)
+    return ends
 
 
 def test_bundled_and_discoverable():
@@ -105,16 +125,7 @@ def test_bistable_silent_fixed_point_and_firing(data):
         (o for o in orb.orbits if o.classification == "saddle" and o.n_unstable == 1),
         key=lambda o: np.linalg.norm(o.points[0] - fp.points[0]),
     )
-    z = saddle.points[0]
-    ev, vec = np.linalg.eig(F.jacobian((F.W2 @ z + F.h2) > 0))
-    u = np.real(vec[:, np.argmax(np.abs(ev))])
-    u /= np.linalg.norm(u)
-    ends = []
-    for sgn in (1, -1):
-        v = _volts(p, F.trajectory(z + sgn * 1e-3 * u, 5000)[-1000:])
-        assert np.all(np.isfinite(v))
-        ends.append(len(_spikes(v)) > 0)
-    assert sorted(ends) == [False, True]
+    assert sorted(_unstable_branch_ends(F, p, saddle)) == [False, True]
 
 
 # ----------------------------------------------------------------------------- whole sweep
@@ -126,28 +137,10 @@ def test_bistable_silent_fixed_point_and_firing(data):
 
 @pytest.fixture(scope="module")
 def sweep_data():
-    with np.load(example_path("fig5").parent / "cortical_neuron_b6.npz") as f:
-        v = f["voltage"].astype(np.float64)[:, SWEEP]
-        prov = json.loads(str(f["provenance"]))
-        dt = float(f["dt"]) * DOWNSAMPLE
-    s0, s1 = prov["step_samples"][SWEEP]
+    v, s0, s1, dt = _sweep()
     p = prepare(v, downsample=DOWNSAMPLE, embed_dim=EMBED_DIM, delay=DELAY)
     k0, k1 = -(-s0 // DOWNSAMPLE) - p.offset, -(-s1 // DOWNSAMPLE) - p.offset
     return p, dt, k0, k1
-
-
-def _unstable_branch_ends(F, p, saddle, n=5000):
-    """Whether each side of the saddle's unstable direction ends firing."""
-    z = saddle.points[0]
-    ev, vec = np.linalg.eig(F.jacobian((F.W2 @ z + F.h2) > 0))
-    u = np.real(vec[:, np.argmax(np.abs(ev))])
-    u /= np.linalg.norm(u)
-    ends = []
-    for sgn in (1, -1):
-        v = _volts(p, F.trajectory(z + sgn * 1e-3 * u, n)[-1000:])
-        assert np.all(np.isfinite(v))
-        ends.append(len(_spikes(v)) > 0)
-    return ends
 
 
 def test_sweep_model_rests_near_the_recorded_rest_and_fires_in_the_step(sweep_data):
