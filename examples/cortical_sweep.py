@@ -9,18 +9,27 @@ after each step scores the snapshot by a free run on the *training* part of the 
 - ``rate``: spikes per second (upward crossings of -10 mV) over a 2 s free run after 0.5 s of
   transient, started from the data; ``rate_late``: the same over its last quarter;
 - ``peak``: median spike peak (mV, maximum within 4 ms of the crossing); ``trough``: minimum;
+  ``ahp``: median after-hyperpolarisation (minimum between consecutive spikes);
 - ``dh_train`` / ``dh_held``: D_H of the free run against the training part / the held-out
   part (the held-out part is only reported, never used to choose);
 - ``rest_v``, ``rest_fires`` (``--set mode=sweep`` only, where the map is trained on the
   whole sweep): median V of a free run started at rest, and whether that run spikes;
 - ``error``: why a snapshot has no score (its free run overflows).
 
+Each record also holds the recording's ``rate_data``, ``peak_data``, ``trough_data``, ``ahp_data``
+(same definitions, on the training part of the step). ``--init OLD/checkpoint.pt`` fine-tunes
+an earlier run (e.g. the bundled whole-sweep model's, written by ``--set mode=sweep --seed 15
+--epochs 92 --every 92``) with the given recipe instead of starting from a random
+initialisation.
+
 One JSON record per snapshot is appended to ``OUT/log.jsonl`` (default ``out/cortical_sweep``)
 and each snapshot's folded map is written as ``OUT/model_epNNN.json`` (loadable by
 ``plrnn-manifolds analyze`` and by ``cortical_neuron.py --models``: copy it to
 ``cortical_neuron_alrnn.json``). ``--summary DIR...`` prints, for finished runs, how many
-snapshots fire, fire within 15 % of the recorded rate, overshoot 0 mV, and diverge. Writing a
-record after its checkpoint makes a killed run safe to restart with the same command.
+snapshots fire, fire within 15 % of the recorded rate, overshoot 0 mV, match the spike shape
+(median peak and AHP within 5 mV of the recording's), match rate and shape together, and
+diverge. Writing a record after its checkpoint makes a killed run safe to restart with the same
+command.
 
 Examples (each about 2 to 4 minutes on one core)::
 
@@ -28,6 +37,8 @@ Examples (each about 2 to 4 minutes on one core)::
     python examples/cortical_sweep.py --out runs/seed3 --epochs 110 --seed 3
     python examples/cortical_sweep.py --out runs/tau8 --epochs 110 --set tau=8
     python examples/cortical_sweep.py --out runs/noise --epochs 110 --cfg noise=0.05
+    python examples/cortical_sweep.py --out runs/ft --epochs 60 --set mode=sweep \
+        --init runs/sweep15/checkpoint.pt --set tau=12 --cfg lr=3e-4
     python examples/cortical_sweep.py --summary runs/*
 
 The results of such a sweep (about 2,450 snapshots) are in docs/figures.md, Fig 4D.
@@ -46,6 +57,7 @@ from _common import ROOT, headless, parser
 RATE_BAND = 0.15  # "matches the rate": within 15 % of the recording
 MIN_RATE = 10.0  # Hz: a snapshot "fires" at this rate or more, with a plausible voltage range
 V_RANGE = (-80.0, 40.0)  # mV; the recording spans -49 to +17 mV
+SHAPE_MV = 5.0  # "matches the spike shape": median peak and AHP within 5 mV
 
 
 def _value(text: str):
@@ -74,6 +86,22 @@ def _pairs(items, allowed, what):
     return out
 
 
+def spike_stats(v, dt) -> dict:
+    """``rate`` (Hz), median ``peak`` (mV, ``None`` without spikes), ``trough`` (minimum) and
+    ``ahp`` (median minimum between consecutive spikes, ``None`` with fewer than two) of a
+    trace."""
+    sp = cn.spikes(v)
+    w = int(round(4e-3 / dt))
+    return {
+        "rate": len(sp) / (len(v) * dt),
+        "peak": float(np.median([v[i : i + w].max() for i in sp])) if len(sp) else None,
+        "trough": float(np.min(v)),
+        "ahp": float(np.median([v[a:b].min() for a, b in zip(sp[:-1], sp[1:], strict=True)]))
+        if len(sp) > 1
+        else None,
+    }
+
+
 def score(F, x, volts, fire, held, dt, rest=None) -> dict:
     """Free-run scores of one folded map (see the module docstring).
 
@@ -90,14 +118,10 @@ def score(F, x, volts, fire, held, dt, rest=None) -> dict:
     v = volts(traj)
     if not np.all(np.isfinite(v)) or np.abs(v).max() > 1e4:
         return {"error": "free run overflows (|V| > 1e4 mV)"}
-    sp = cn.spikes(v)
-    w = int(round(4e-3 / dt))
     q = v[-len(v) // 4 :]
     out = {
-        "rate": len(sp) / (len(v) * dt),
-        "rate_late": len(cn.spikes(q)) / (len(q) * dt),
-        "peak": float(np.median([v[i : i + w].max() for i in sp])) if len(sp) else None,
-        "trough": float(v.min()),
+        **spike_stats(v, dt),
+        "rate_late": spike_stats(q, dt)["rate"],
         "dh_train": float(power_spectrum_distance(fire, traj[: len(fire), : x.shape[1]])),
         "dh_held": float(power_spectrum_distance(held, traj[: len(held), : x.shape[1]])),
     }
@@ -108,36 +132,48 @@ def score(F, x, volts, fire, held, dt, rest=None) -> dict:
     return out
 
 
-def classify(rec: dict, rate_data: float) -> dict:
-    """Flags of one log record: fires, matches the rate, overshoots, diverged."""
+def classify(rec: dict, rate_data: float | None = None) -> dict:
+    """Flags of one log record: fires, matches the rate, overshoots, matches the spike shape
+    (median peak and after-hyperpolarisation within ``SHAPE_MV`` of the recording's; logs
+    written before these were recorded never match), diverged."""
+    rate_data = rec["rate_data"] if rate_data is None else rate_data
     fires = (
         rec.get("rate") is not None
         and rec["rate"] >= MIN_RATE
         and rec["trough"] > V_RANGE[0]
         and (rec["peak"] is None or rec["peak"] < V_RANGE[1])
     )
+    have = all(rec.get(k) is not None for k in ("peak", "ahp", "peak_data", "ahp_data"))
+    shape = (
+        fires
+        and have
+        and abs(rec["peak"] - rec["peak_data"]) <= SHAPE_MV
+        and abs(rec["ahp"] - rec["ahp_data"]) <= SHAPE_MV
+    )
     return {
         "fires": fires,
         "rate_ok": fires and abs(rec["rate"] / rate_data - 1) <= RATE_BAND,
         "overshoot": fires and rec["peak"] is not None and rec["peak"] > 0,
+        "shape_ok": shape,
         "diverged": "error" in rec,
     }
 
 
 def summary(dirs) -> None:
-    print("run                snapshots  fire  rate+-15%  overshoot  both  diverged")
+    keys = ("fires", "rate_ok", "overshoot", "shape_ok", "diverged")
+    print("run                snapshots  fire  rate+-15%  overshoot  shape  rate+shape  diverged")
     for d in dirs:
         log = Path(d) / "log.jsonl"
         if not log.is_file():
             print(f"{str(d):18s} (no log.jsonl)")
             continue
         recs = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-        flags = [classify(r, r["rate_data"]) for r in recs]
-        n = {k: sum(f[k] for f in flags) for k in ("fires", "rate_ok", "overshoot", "diverged")}
-        both = sum(f["rate_ok"] and f["overshoot"] for f in flags)
+        flags = [classify(r) for r in recs]
+        n = {k: sum(f[k] for f in flags) for k in keys}
+        both = sum(f["rate_ok"] and f["shape_ok"] for f in flags)
         print(
             f"{str(d):18s} {len(recs):9d} {n['fires']:5d} {n['rate_ok']:10d} "
-            f"{n['overshoot']:10d} {both:5d} {n['diverged']:9d}"
+            f"{n['overshoot']:10d} {n['shape_ok']:6d} {both:11d} {n['diverged']:9d}"
         )
 
 
@@ -150,6 +186,13 @@ def main(argv=None) -> int:
     )
     ap.add_argument(
         "--cfg", action="append", default=[], metavar="KEY=VALUE", help="TrainConfig field"
+    )
+    ap.add_argument(
+        "--init",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="fine-tune: start from this checkpoint.pt (same architecture) instead of a "
+        "random initialisation",
     )
     ap.add_argument("--summary", nargs="+", type=Path, metavar="DIR", help="summarise runs")
     ap.set_defaults(out=ROOT / "out" / "cortical_sweep")
@@ -181,8 +224,8 @@ def main(argv=None) -> int:
     t_split = len(x) - n_test
     fire = x[k0 + 100 : min(k1, t_split)]  # training part of the step, after 50 ms
     rest = x[: k0 - 10] if k0 > 200 else None  # training data at rest (mode=sweep)
-    v_tr = volts(fire)
-    rate_data = len(cn.spikes(v_tr)) / (len(v_tr) * dt)
+    data_stats = spike_stats(volts(fire), dt)
+    rate_data = data_stats["rate"]
     kw = cn.train_settings(checkpoint_every=args.every, progress=False, seed=args.seed)
     kw.update(_pairs(args.cfg, set(TrainConfig.__dataclass_fields__), "--cfg"))
     out = args.out
@@ -202,11 +245,17 @@ def main(argv=None) -> int:
     ep = ck_epoch if ck_epoch > last else last + args.every
     print(f"recording, training part: {rate_data:.1f} Hz; snapshots every {args.every} epoch(s)")
     while ep <= args.epochs:
-        res = train(x, TrainConfig(epochs=ep, **kw), out_dir=out, resume=resume)
+        # The warm start applies to the first call only; later calls resume the fine-tuning run.
+        init = None if resume else args.init
+        res = train(x, TrainConfig(epochs=ep, **kw), out_dir=out, resume=resume, init=init)
         resume = True
         F = res.to_plmap()
         sc = score(F, x, volts, fire, x[t_split:], dt, rest)
-        rec = {"epoch": ep, **sc, "rate_data": rate_data}
+        rec = {
+            "epoch": ep,
+            **sc,
+            **{f"{k}_data": v for k, v in data_stats.items()},
+        }
         save_model(F, out / f"model_ep{ep:03d}.json")
         with log.open("a") as f:
             f.write(json.dumps(rec) + "\n")

@@ -122,7 +122,7 @@ def test_cortical_sweep_snapshots_resume_like_an_uninterrupted_run(tmp_path):
     from plrnn_manifolds.models import load_model
     from plrnn_manifolds.training import TrainConfig, train
 
-    p = cn.load()[0]
+    p, dt, (k0, k1), _ = cn.load()
     cfg = TrainConfig(**cn.train_settings(epochs=4, progress=False, seed=0))
     import torch
 
@@ -135,3 +135,85 @@ def test_cortical_sweep_snapshots_resume_like_an_uninterrupted_run(tmp_path):
     snap = load_model(out / "model_ep004.json")
     for name in ("A", "W1", "W2", "h1", "h2"):
         np.testing.assert_array_equal(getattr(snap, name), getattr(ref, name))
+
+    # The recording's statistics in every record are those of the training part of the step.
+    v = p.scaler.inverse_transform(p.data[:, :1])[:, 0]
+    n_test = int(round(cn.SETTINGS["test_fraction"] * len(v)))
+    fire = v[k0 + 100 : min(k1, len(v) - n_test)]
+    assert recs[0]["rate_data"] == pytest.approx(len(cn.spikes(fire)) / (len(fire) * dt))
+    assert recs[0]["trough_data"] == pytest.approx(fire.min())
+    assert fire.min() <= recs[0]["ahp_data"] < recs[0]["peak_data"]
+    assert fire.max() >= recs[0]["peak_data"] > 0  # the recorded spikes overshoot 0 mV
+
+
+def test_cortical_sweep_fine_tunes_from_a_checkpoint(tmp_path):
+    """``--init`` starts from an earlier run: one fine-tuning epoch from a 2-epoch checkpoint
+    equals ``train(..., init=checkpoint)`` done directly, and differs from a fresh epoch."""
+    pytest.importorskip("torch")
+    import torch
+
+    first, ft = tmp_path / "first", tmp_path / "ft"
+    run_example("cortical_sweep.py", first, "--epochs", "2", "--every", "2", timeout=300)
+    ck = first / "checkpoint.pt"
+    run_example(
+        "cortical_sweep.py",
+        ft,
+        "--epochs",
+        "1",
+        "--init",
+        str(ck),
+        "--cfg",
+        "lr=3e-4",
+        timeout=300,
+    )
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import cortical_neuron as cn
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    from plrnn_manifolds.models import load_model
+    from plrnn_manifolds.training import TrainConfig, train
+
+    p = cn.load()[0]
+    cfg = TrainConfig(**cn.train_settings(epochs=1, progress=False, seed=0, lr=3e-4))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        ref = train(p.data, cfg, init=ck).to_plmap()
+        fresh = train(p.data, cfg).to_plmap()
+    finally:
+        torch.set_num_threads(threads)
+    snap = load_model(ft / "model_ep001.json")
+    for name in ("A", "W1", "W2", "h1", "h2"):
+        np.testing.assert_array_equal(getattr(snap, name), getattr(ref, name))
+    assert not np.array_equal(snap.A, fresh.A)
+
+
+def _sweep_module():
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import cortical_sweep
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    return cortical_sweep
+
+
+@pytest.mark.parametrize(
+    ("peak", "ahp", "rate", "shape", "rate_ok"),
+    [
+        (4.0, -41.0, 42.0, True, True),  # both within 5 mV, rate within 15 %
+        (-3.9, -28.0, 40.0, False, True),  # small spikes at the right rate
+        (4.0, -41.0, 30.0, True, False),  # right shape, 30 % slow
+        (4.0, -50.0, 42.0, False, True),  # AHP 7 mV too deep
+        (None, None, 0.0, False, False),  # silent
+    ],
+)
+def test_cortical_sweep_classify_rate_and_shape(peak, ahp, rate, shape, rate_ok):
+    cs = _sweep_module()
+    rec = {"rate": rate, "peak": peak, "ahp": ahp, "trough": -48.0 if ahp else -43.0}
+    rec.update(rate_data=43.6, peak_data=5.2, ahp_data=-43.0)
+    flags = cs.classify(rec)
+    assert flags["shape_ok"] is shape and flags["rate_ok"] is rate_ok
+    # logs written before the recording's peak and AHP were stored never match the shape
+    old = {k: v for k, v in rec.items() if k not in ("peak_data", "ahp_data")}
+    assert cs.classify(old)["shape_ok"] is False
