@@ -451,15 +451,48 @@ def test_cli_reports_bad_data_as_one_line(tmp_path):
     assert r.output.startswith("error: ") and "NaN" in r.output and "Traceback" not in r.output
 
 
-def test_exploding_training_stops_with_a_clear_error():
+def _exploding(**fields):
     """A 30-unit ALRNN with 10 ReLUs whose free runs explode over 200 steps (MSE ~1e19 against
-    0.5 for predicting zero) is stopped with advice, not trained for the whole budget."""
+    0.5 for predicting zero) at a learning rate too small to recover."""
     t = np.arange(3000) * 0.1
     x = np.stack([np.sin(t), np.cos(1.3 * t)], 1)
-    cfg = TrainConfig(
+    base = dict(
         model="alrnn", M=30, P=10, epochs=50, batches_per_epoch=34, batch_size=4, seq_len=200,
         gtf=True, lr=1e-6, seed=0, eval_every=0, progress=False,
     )  # fmt: skip
-    with pytest.raises(ModelError, match="diverged.*seq_len") as exc:
+    cfg = TrainConfig(**{**base, **fields})
+    return x, cfg
+
+
+def test_exploding_training_stops_with_a_clear_error():
+    """The exploding run is stopped with advice after ``diverge_patience`` epochs, not trained
+    for the whole budget."""
+    x, cfg = _exploding(diverge_patience=3)
+    with pytest.raises(ModelError, match="diverged.*3 exploded epochs in a row.*seq_len") as exc:
         train(x, cfg)
     assert "epoch 3 " in str(exc.value)
+
+
+def test_diverge_patience_zero_trains_the_whole_budget():
+    x, cfg = _exploding(diverge_patience=0, epochs=4)
+    res = train(x, cfg)
+    assert len(res.history) == 4 and all(h["mse"] > 1e8 for h in res.history)
+    with pytest.raises(ModelError, match="diverge_patience must be an integer >= 0"):
+        TrainConfig(diverge_patience=-1).validate()
+
+
+def test_resumed_exploding_run_stops_where_an_uninterrupted_one_does(tmp_path):
+    """The streak of exploded epochs survives a resume: two exploded epochs, an interruption,
+    and the resumed run stops at epoch 3 as the uninterrupted one does (it used to restart the
+    count and train on)."""
+    x, cfg = _exploding(diverge_patience=3, epochs=2, checkpoint_every=1)
+    train(x, cfg, out_dir=tmp_path)
+    cfg.epochs = 50
+    with pytest.raises(ModelError, match="diverged") as exc:
+        train(x, cfg, out_dir=tmp_path, resume=True)
+    assert "epoch 3 " in str(exc.value)
+    # patience does not change the parameters' trajectory, so it may differ on resume
+    cfg.diverge_patience = 5
+    with pytest.raises(ModelError, match="diverged") as exc:
+        train(x, cfg, out_dir=tmp_path, resume=True)
+    assert "epoch 5 " in str(exc.value)

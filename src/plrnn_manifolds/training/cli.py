@@ -178,6 +178,14 @@ def _init_provenance(init_checkpoint, out_dir, resume):
 @click.option("--eval-every", type=int, default=10, show_default=True)
 @click.option("--checkpoint-every", type=int, default=10, show_default=True)
 @click.option(
+    "--diverge-patience",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Stop after this many exploded epochs in a row (MSE > 1e8 x that of predicting "
+    "zero); 0 never stops.",
+)
+@click.option(
     "--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True
 )
 @click.option(
@@ -223,6 +231,7 @@ def train_command(
     test_fraction,
     eval_every,
     checkpoint_every,
+    diverge_patience,
     dtype,
     export_input,
 ):
@@ -271,6 +280,7 @@ def train_command(
         test_fraction=test_fraction,
         eval_every=eval_every,
         checkpoint_every=checkpoint_every,
+        diverge_patience=diverge_patience,
         seed=seed,
         dtype=dtype,
         progress=None if not quiet else False,

@@ -127,6 +127,12 @@ class TrainConfig:
     checkpoint_every : int
         Epochs between checkpoints when an output directory is given (the last epoch is
         always saved).
+    diverge_patience : int
+        Consecutive *exploded* epochs (mean MSE above ``1e8`` times the MSE of predicting
+        zero) after which training stops with :class:`~plrnn_manifolds.errors.ModelError`;
+        0 never stops (a NaN or inf loss always stops). Early explosions can recover: of our
+        cortical-neuron runs, two recovered after 3 and 8 exploded epochs, two never did in
+        110.
     pe_steps : int
         Horizon ``n`` of the reported prediction error PE(n).
     dstsp_bins : int
@@ -164,6 +170,7 @@ class TrainConfig:
     test_fraction: float = 0.2
     eval_every: int = 10
     checkpoint_every: int = 10
+    diverge_patience: int = 10
     pe_steps: int = 10
     dstsp_bins: int = 30
     dstsp_sigma: float = 1.0
@@ -197,7 +204,7 @@ class TrainConfig:
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
                 raise ModelError(f"TrainConfig.{name} must be a positive integer, got {v!r}")
-        for name in ("eval_every", "checkpoint_every"):
+        for name in ("eval_every", "checkpoint_every", "diverge_patience"):
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or v < 0:
                 raise ModelError(f"TrainConfig.{name} must be an integer >= 0, got {v!r}")
@@ -590,8 +597,12 @@ def train(
         ck = load_checkpoint(ck_path)
         saved = dict(ck["config"])
         now = config.to_dict()
-        free = {"epochs", "eval_every", "checkpoint_every", "progress"}
-        diff = sorted(k for k in now if k not in free and saved.get(k) != now[k])
+        # Settings that do not change the trajectory of the parameters (patience only decides
+        # where an exploded run stops).
+        free = {"epochs", "eval_every", "checkpoint_every", "diverge_patience", "progress"}
+        # A key missing from an older checkpoint had its (then only) default value.
+        defaults = TrainConfig().to_dict()
+        diff = sorted(k for k in now if k not in free and saved.get(k, defaults[k]) != now[k])
         if diff:
             raise ModelFileError(
                 f"cannot resume: the checkpoint was trained with different settings for "
@@ -614,7 +625,14 @@ def train(
 
     X = torch.as_tensor(tr, dtype=dtype)
     data_power = max(float(np.mean(np.asarray(tr, dtype=np.float64) ** 2)), 1e-300)
-    exploded = 0  # consecutive epochs with an exploded MSE
+    explode_mse = 1e8 * data_power
+    # Consecutive exploded epochs up to now: restored from the history on resume, so that a
+    # resumed run stops where an uninterrupted one would.
+    exploded = 0
+    for past in reversed(history):
+        if not past["mse"] > explode_mse:
+            break
+        exploded += 1
     S = _to_tensor(tr_in, dtype)
     L, Bsz = config.seq_len, config.batch_size
     offsets = torch.arange(L + 1)
@@ -704,16 +722,22 @@ def train(
             }
             # An MSE 1e8 times that of predicting zero means the free-running stretches between
             # forcings explode (the linear part of the model is unstable over seq_len steps).
-            # A first epoch like that can recover (an ECG run fell from 1e6 to 0.9 after one
-            # epoch of 50 batches); 100 batches and three epochs in a row did not in our runs,
-            # so stop there instead of burning the budget.
-            exploded = exploded + 1 if entry["mse"] > 1e8 * data_power else 0
-            patience = max(3, math.ceil(100 / config.batches_per_epoch))
-            if not math.isfinite(entry["mse"]) or exploded >= patience:
+            # Such epochs can recover (an ECG run fell from 1e6 to 0.9 after one epoch;
+            # cortical-neuron runs after 3 and 8), so stop only after diverge_patience of them.
+            exploded = exploded + 1 if entry["mse"] > explode_mse else 0
+            patience = config.diverge_patience
+            if not math.isfinite(entry["mse"]) or (patience and exploded >= patience):
+                streak = (
+                    f", {exploded} exploded epochs in a row (diverge_patience = {patience}, "
+                    "raise it to give the run longer to recover)"
+                    if math.isfinite(entry["mse"])
+                    else ""
+                )
                 raise ModelError(
                     f"training diverged: epoch {epoch + 1} has MSE {entry['mse']:.3g} ("
-                    f"{data_power:.3g} for predicting zero); lower lr, shorten seq_len, force "
-                    "more often (smaller tau, or gtf) or use fewer latent/ReLU units (M, P)"
+                    f"{data_power:.3g} for predicting zero){streak}; lower lr, shorten "
+                    "seq_len, force more often (smaller tau, or gtf) or use fewer latent/ReLU "
+                    "units (M, P)"
                 )
             if config.eval_every and (epoch + 1) % config.eval_every == 0:
                 model.eval()
