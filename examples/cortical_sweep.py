@@ -41,7 +41,8 @@ Examples (each about 2 to 4 minutes on one core)::
         --init runs/sweep15/checkpoint.pt --set tau=12 --cfg lr=3e-4
     python examples/cortical_sweep.py --summary runs/*
 
-The results of such a sweep (about 2,450 snapshots) are in docs/figures.md, Fig 4D.
+The results of such sweeps (about 11,000 snapshots over three sessions) are in docs/figures.md,
+Fig 4D.
 """
 
 from __future__ import annotations
