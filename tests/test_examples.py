@@ -99,6 +99,37 @@ def test_training_examples_show_help(name):
     assert "--out" in proc.stdout and "--epochs" in proc.stdout
 
 
+def _example_module(name: str):
+    """Import an example script as a module (``examples/`` is not a package)."""
+    import importlib
+
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(EXAMPLES))
+
+
+def _train_like_the_script(data, cfg, **kwargs):
+    """``train(...).to_plmap()`` on one thread, as the scripts run (reductions may depend on
+    the thread split)."""
+    import torch
+
+    from plrnn_manifolds.training import train
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return train(data, cfg, **kwargs).to_plmap()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _assert_same_map(a, b):
+    for name in ("A", "W1", "W2", "h1", "h2"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
 def test_cortical_sweep_snapshots_resume_like_an_uninterrupted_run(tmp_path):
     """Three snapshots, then an "interrupted" continuation to epoch 4: the log holds epochs
     1-4 once each, and the epoch-4 map equals the map of an uninterrupted 4-epoch training
@@ -114,27 +145,13 @@ def test_cortical_sweep_snapshots_resume_like_an_uninterrupted_run(tmp_path):
     assert all(("error" in r) != ("rate" in r) for r in recs)  # a score or a reason
     assert re.search(rf"{re.escape(str(out))}\s+4\s", text)  # the summary counts 4 snapshots
 
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        import cortical_neuron as cn
-    finally:
-        sys.path.remove(str(EXAMPLES))
+    cn = _example_module("cortical_neuron")
     from plrnn_manifolds.models import load_model
-    from plrnn_manifolds.training import TrainConfig, train
+    from plrnn_manifolds.training import TrainConfig
 
     p, dt, (k0, k1), _ = cn.load()
     cfg = TrainConfig(**cn.train_settings(epochs=4, progress=False, seed=0))
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as the script runs (reductions may depend on the split)
-    try:
-        ref = train(p.data, cfg).to_plmap()
-    finally:
-        torch.set_num_threads(threads)
-    snap = load_model(out / "model_ep004.json")
-    for name in ("A", "W1", "W2", "h1", "h2"):
-        np.testing.assert_array_equal(getattr(snap, name), getattr(ref, name))
+    _assert_same_map(load_model(out / "model_ep004.json"), _train_like_the_script(p.data, cfg))
 
     # The recording's statistics in every record are those of the training part of the step.
     v = p.scaler.inverse_transform(p.data[:, :1])[:, 0]
@@ -150,8 +167,6 @@ def test_cortical_sweep_fine_tunes_from_a_checkpoint(tmp_path):
     """``--init`` starts from an earlier run: one fine-tuning epoch from a 2-epoch checkpoint
     equals ``train(..., init=checkpoint)`` done directly, and differs from a fresh epoch."""
     pytest.importorskip("torch")
-    import torch
-
     first, ft = tmp_path / "first", tmp_path / "ft"
     run_example("cortical_sweep.py", first, "--epochs", "2", "--every", "2", timeout=300)
     ck = first / "checkpoint.pt"
@@ -166,36 +181,15 @@ def test_cortical_sweep_fine_tunes_from_a_checkpoint(tmp_path):
         "lr=3e-4",
         timeout=300,
     )
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        import cortical_neuron as cn
-    finally:
-        sys.path.remove(str(EXAMPLES))
+    cn = _example_module("cortical_neuron")
     from plrnn_manifolds.models import load_model
-    from plrnn_manifolds.training import TrainConfig, train
+    from plrnn_manifolds.training import TrainConfig
 
     p = cn.load()[0]
     cfg = TrainConfig(**cn.train_settings(epochs=1, progress=False, seed=0, lr=3e-4))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        ref = train(p.data, cfg, init=ck).to_plmap()
-        fresh = train(p.data, cfg).to_plmap()
-    finally:
-        torch.set_num_threads(threads)
     snap = load_model(ft / "model_ep001.json")
-    for name in ("A", "W1", "W2", "h1", "h2"):
-        np.testing.assert_array_equal(getattr(snap, name), getattr(ref, name))
-    assert not np.array_equal(snap.A, fresh.A)
-
-
-def _sweep_module():
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        import cortical_sweep
-    finally:
-        sys.path.remove(str(EXAMPLES))
-    return cortical_sweep
+    _assert_same_map(snap, _train_like_the_script(p.data, cfg, init=ck))
+    assert not np.array_equal(snap.A, _train_like_the_script(p.data, cfg).A)
 
 
 @pytest.mark.parametrize(
@@ -209,7 +203,7 @@ def _sweep_module():
     ],
 )
 def test_cortical_sweep_classify_rate_and_shape(peak, ahp, rate, shape, rate_ok):
-    cs = _sweep_module()
+    cs = _example_module("cortical_sweep")
     rec = {"rate": rate, "peak": peak, "ahp": ahp, "trough": -48.0 if ahp else -43.0}
     rec.update(rate_data=43.6, peak_data=5.2, ahp_data=-43.0)
     flags = cs.classify(rec)

@@ -658,6 +658,18 @@ def train(
         )
         return atomic_write_bytes(ck_path, buf.getvalue())
 
+    def held_out_metrics() -> dict:
+        model.eval()
+        return evaluate(
+            model,
+            te,
+            te_in,
+            config.pe_steps,
+            config.dstsp_bins,
+            config.dstsp_sigma,
+            config.dh_smoothing,
+        )
+
     show = config.progress if config.progress is not None else sys.stderr.isatty()
     bar = _Progress(bool(show), config.epochs, min(start_epoch, config.epochs))
     last_ck = ck_path if resume else None
@@ -740,16 +752,7 @@ def train(
                     "units (M, P)"
                 )
             if config.eval_every and (epoch + 1) % config.eval_every == 0:
-                model.eval()
-                m = evaluate(
-                    model,
-                    te,
-                    te_in,
-                    config.pe_steps,
-                    config.dstsp_bins,
-                    config.dstsp_sigma,
-                    config.dh_smoothing,
-                )
+                m = held_out_metrics()
                 entry.update(D_stsp=m["D_stsp"], D_H=m["D_H"], PE=m["PE"])
             history.append(entry)
             bar.update(_info(entry))
@@ -761,16 +764,7 @@ def train(
     finally:
         bar.close()
 
-    model.eval()
-    final = evaluate(
-        model,
-        te,
-        te_in,
-        config.pe_steps,
-        config.dstsp_bins,
-        config.dstsp_sigma,
-        config.dh_smoothing,
-    )
+    final = held_out_metrics()
     final["on"] = on
     return TrainResult(model, config, history, final, max(start_epoch, config.epochs), last_ck)
 
