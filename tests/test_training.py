@@ -481,6 +481,17 @@ def test_diverge_patience_zero_trains_the_whole_budget():
         TrainConfig(diverge_patience=-1).validate()
 
 
+def test_cli_diverge_patience_reaches_the_trainer(tmp_path):
+    x, cfg = _exploding()
+    np.save(tmp_path / "x.npy", x)
+    args = [str(tmp_path / "x.npy"), "--out", str(tmp_path / "o"), "--M", "30", "--P", "10"]
+    args += ["--batches-per-epoch", "34", "--batch-size", "4", "--seq-len", "200", "--gtf"]
+    args += ["--lr", "1e-6", "--eval-every", "0", "--no-zscore", "--diverge-patience", "2"]
+    r = CliRunner().invoke(train_command, args)
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "epoch 2 " in r.output and "diverge_patience = 2" in r.output
+
+
 def test_resumed_exploding_run_stops_where_an_uninterrupted_one_does(tmp_path):
     """The streak of exploded epochs survives a resume: two exploded epochs, an interruption,
     and the resumed run stops at epoch 3 as the uninterrupted one does (it used to restart the
