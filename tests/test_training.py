@@ -233,6 +233,27 @@ def test_resume_refuses_other_settings_or_data(tmp_path):
         train(x, _tiny(), out_dir=tmp_path / "junk", resume=True)
 
 
+def test_resume_accepts_a_checkpoint_from_before_a_config_field_existed(tmp_path):
+    """A checkpoint written before ``diverge_patience`` existed resumes (a missing field had
+    its default), and resumes to the same parameters as one that has the field."""
+    x, _ = zscore(_series())
+    for name in ("old", "new"):
+        train(x, _tiny(epochs=2, checkpoint_every=1), out_dir=tmp_path / name)
+    path = tmp_path / "old" / "checkpoint.pt"
+    ck = torch.load(path, weights_only=True)
+    del ck["config"]["diverge_patience"]
+    torch.save(ck, path)
+    old = train(x, _tiny(epochs=3), out_dir=tmp_path / "old", resume=True)
+    new = train(x, _tiny(epochs=3), out_dir=tmp_path / "new", resume=True)
+    for k, v in new.model.state_dict().items():
+        assert torch.equal(v, old.model.state_dict()[k]), k
+    # a field that changes training still has to match
+    del ck["config"]["lr"]
+    torch.save(ck, path)
+    with pytest.raises(ModelFileError, match=r"different settings for \['lr'\]"):
+        train(x, _tiny(epochs=4, lr=0.5), out_dir=tmp_path / "old", resume=True)
+
+
 def test_warm_start_continues_from_the_given_parameters(tmp_path):
     x, _ = zscore(_series())
     first = train(x, _tiny(epochs=6, eval_every=0))
