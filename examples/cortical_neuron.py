@@ -266,7 +266,7 @@ def branch_test(F, orbit, cat, eps=1e-3, n_steps=5000):
     are given to the attractor whose points are nearest (capture radii are not used: the
     chaotic attractor passes close to the saddles)."""
     z = orbit.points[0]
-    ev, vec = np.linalg.eig(F.jacobian((F.W2 @ z + F.h2) > 0))
+    ev, vec = np.linalg.eig(orbit.monodromy)  # a fixed point: its Jacobian
     u = np.real(vec[:, np.argmax(np.abs(ev))])
     u /= np.linalg.norm(u)
     out = []

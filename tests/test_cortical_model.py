@@ -66,7 +66,7 @@ def _free_run(F, x0, n, transient=1000):
 def _unstable_branch_ends(F, p, saddle, n=5000):
     """Whether each side of the saddle's unstable direction ends firing."""
     z = saddle.points[0]
-    ev, vec = np.linalg.eig(F.jacobian((F.W2 @ z + F.h2) > 0))
+    ev, vec = np.linalg.eig(saddle.monodromy)  # a fixed point: its Jacobian
     u = np.real(vec[:, np.argmax(np.abs(ev))])
     u /= np.linalg.norm(u)
     ends = []
