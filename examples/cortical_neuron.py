@@ -125,6 +125,44 @@ def spike_shape(volts, dt, before=3e-3, after=8e-3):
     return np.arange(-a, b) * dt, np.mean([volts[i - a : i + b] for i in idx], axis=0)
 
 
+def half_width(volts, dt, lookback=10e-3, window=4e-3):
+    """Median spike half-width (s): the time each spike spends above half its amplitude.
+
+    For a spike crossing the threshold at sample ``i``, its peak ``V_p`` is the maximum within
+    ``window`` after ``i`` and its base ``V_b`` the minimum within ``lookback`` before ``i``; the
+    half-width is the time between the upward and downward crossings of ``(V_p + V_b) / 2``,
+    linearly interpolated between samples (at 0.5 ms sampling a spike spans only a few samples,
+    so whole-sample counting would be too coarse). Spikes cut by either end of the trace are
+    skipped; ``None`` when none is left.
+    """
+    v = np.asarray(volts, dtype=float)
+    back, w = int(round(lookback / dt)), int(round(window / dt))
+    widths = []
+    for i in spikes(v):
+        if i < 2 or i + w >= len(v):
+            continue
+        k = i + int(np.argmax(v[i : i + w]))
+        level = (v[k] + v[max(0, i - back) : i].min()) / 2
+        below = np.nonzero(v[:k] <= level)[0]  # the rise starts after the last of these
+        after = np.nonzero(v[k:] <= level)[0]  # the fall ends at the first of these
+        if not len(below) or not len(after):
+            continue  # the spike is cut by an end of the trace
+        lo, hi = below[-1], k + after[0]
+        t_up = lo + (level - v[lo]) / (v[lo + 1] - v[lo])
+        t_down = hi - 1 + (v[hi - 1] - level) / (v[hi - 1] - v[hi])
+        widths.append((t_down - t_up) * dt)
+    return float(np.median(widths)) if widths else None
+
+
+def _spike_summary(v, dt) -> str:
+    peaks = [v[i : i + int(round(4e-3 / dt))].max() for i in spikes(v)]
+    w = half_width(v, dt)
+    return (
+        f"{len(peaks)} spikes, peak {np.median(peaks) if peaks else float('nan'):.1f} mV, "
+        f"half-width {float('nan') if w is None else 1e3 * w:.2f} ms"
+    )
+
+
 def train_settings(**fields) -> dict:
     """``TrainConfig`` keyword arguments of the recipe in ``SETTINGS`` (``fields`` override)."""
     keys = ("M", "P", "batches_per_epoch", "batch_size", "seq_len", "tau", "lr", "lr_gamma")
@@ -175,6 +213,46 @@ def lift(F, x):
 def free_run(F, x0, n, transient=0):
     """Free run of a folded map from the observation ``x0`` (unobserved units start at 0)."""
     return F.trajectory(lift(F, x0), n + transient)[transient:]
+
+
+def forced_predictions(F, x, h):
+    """``h``-step-ahead predictions of the observations ``x`` (``(T, N)``) from the recording.
+
+    The observed units are set to the data at every step (teacher forcing every step, so the
+    unobserved units follow the data), and from each forced state ``z_t`` the map runs ``h``
+    steps freely: row ``t`` of the result is the observed part of ``F^h(z_t)``, the prediction
+    of ``x[t + h]`` (``T - h`` rows). How the predicted spikes shrink with ``h`` shows how far
+    ahead the model can place a spike, which is what a mean-squared-error fit of windows of
+    ``tau`` steps rewards.
+    """
+    n = x.shape[1]
+    z = lift(F, x[0])
+    forced = np.empty((len(x), F.M))
+    for t in range(len(x)):
+        z[:n] = x[t]
+        forced[t] = z
+        z = F(z)
+    w = forced[: len(x) - h]
+    for _ in range(h):
+        w = F(w)
+    return w[:, :n]
+
+
+def analog_predictions(train, test, h, k=5):
+    r"""Model-free ``h``-step-ahead predictions of ``test`` (``(T, N)``) by the method of analogues.
+
+    Each state of ``test`` is matched to its ``k`` nearest states of ``train`` (Euclidean, in
+    the delay coordinates; ``scipy.spatial.cKDTree``, :math:`O(T \log T_{train})`), and the
+    prediction of ``test[t + h]`` is the mean of their successors ``h`` steps later. This is the
+    best a deterministic predictor can do from these coordinates when the data are dense: if
+    the recording's spikes shrink and widen in it too, the information to place them ``h``
+    steps ahead is not in the state, and a mean-squared-error fit of any model will shrink
+    them as well.
+    """
+    from scipy.spatial import cKDTree
+
+    _, idx = cKDTree(train[:-h]).query(test[:-h], k=k)
+    return train[np.reshape(idx, (len(test) - h, k)) + h].mean(axis=1)
 
 
 def analyse_map(F, name, volts, start_states, args, grow=True):
@@ -379,6 +457,22 @@ def main(argv=None) -> int:
         f"{np.median(peaks_m) if peaks_m else float('nan'):.1f} mV (medians); trough: "
         f"recording {data_step.min():.1f} mV, model {model_v.min():.1f} mV"
     )
+    w_data, w_model = half_width(data_step, dt), half_width(model_v, dt) if ok else None
+    print(
+        f"spike half-width: recording {1e3 * w_data:.2f} ms, model "
+        f"{float('nan') if w_model is None else 1e3 * w_model:.2f} ms (medians)"
+    )
+    # How far ahead can a spike be placed? The model's forced predictions against the
+    # model-free analogue forecast of the held-out firing stretch from the training part.
+    fit = x[k0 + 100 : min(k1, t_split)]
+    for h in (1, 2, 4, SETTINGS["tau"]):
+        with np.errstate(all="ignore"):
+            ours = volts(forced_predictions(F_on, held, h))
+        print(
+            f"  {h} step(s) ({h * dt * 1e3:.1f} ms) ahead, {len(spikes(held_v[h:]))} held-out "
+            f"spikes: model {_spike_summary(ours, dt)}; analogues "
+            f"{_spike_summary(volts(analog_predictions(fit, held, h)), dt)}"
+        )
     print(
         f"held-out firing stretch ({len(held)} samples): D_H = {d_h:.4f}, D_stsp = {d_st:.3f} "
         f"(free run vs data, 3 delay coordinates); D_H over the whole step {d_h_all:.4f}"

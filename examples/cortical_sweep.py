@@ -9,27 +9,28 @@ after each step scores the snapshot by a free run on the *training* part of the 
 - ``rate``: spikes per second (upward crossings of -10 mV) over a 2 s free run after 0.5 s of
   transient, started from the data; ``rate_late``: the same over its last quarter;
 - ``peak``: median spike peak (mV, maximum within 4 ms of the crossing); ``trough``: minimum;
-  ``ahp``: median after-hyperpolarisation (minimum between consecutive spikes);
+  ``ahp``: median after-hyperpolarisation (minimum between consecutive spikes); ``width``:
+  median spike half-width (ms, ``cortical_neuron.half_width``);
 - ``dh_train`` / ``dh_held``: D_H of the free run against the training part / the held-out
   part (the held-out part is only reported, never used to choose);
 - ``rest_v``, ``rest_fires`` (``--set mode=sweep`` only, where the map is trained on the
   whole sweep): median V of a free run started at rest, and whether that run spikes;
 - ``error``: why a snapshot has no score (its free run overflows).
 
-Each record also holds the recording's ``rate_data``, ``peak_data``, ``trough_data``, ``ahp_data``
-(same definitions, on the training part of the step). ``--init OLD/checkpoint.pt`` fine-tunes
-an earlier run (e.g. the bundled whole-sweep model's, written by ``--set mode=sweep --seed 15
---epochs 92 --every 92``) with the given recipe instead of starting from a random
-initialisation.
+Each record also holds the recording's ``rate_data``, ``peak_data``, ``trough_data``,
+``ahp_data``, ``width_data`` (same definitions, on the training part of the step).
+``--init OLD/checkpoint.pt`` fine-tunes an earlier run (e.g. the bundled whole-sweep model's,
+written by ``--set mode=sweep --seed 15 --epochs 92 --every 92``) with the given recipe instead
+of starting from a random initialisation.
 
 One JSON record per snapshot is appended to ``OUT/log.jsonl`` (default ``out/cortical_sweep``)
 and each snapshot's folded map is written as ``OUT/model_epNNN.json`` (loadable by
 ``plrnn-manifolds analyze`` and by ``cortical_neuron.py --models``: copy it to
 ``cortical_neuron_alrnn.json``). ``--summary DIR...`` prints, for finished runs, how many
 snapshots fire, fire within 15 % of the recorded rate, overshoot 0 mV, match the spike shape
-(median peak and AHP within 5 mV of the recording's), match rate and shape together, and
-diverge. Writing a record after its checkpoint makes a killed run safe to restart with the same
-command.
+(median peak and AHP within 5 mV of the recording's, median half-width within 25 %), match
+rate and shape together, and diverge. Writing a record after its checkpoint makes a killed run
+safe to restart with the same command.
 
 Examples (each about 2 to 4 minutes on one core)::
 
@@ -58,7 +59,8 @@ from _common import ROOT, headless, parser
 RATE_BAND = 0.15  # "matches the rate": within 15 % of the recording
 MIN_RATE = 10.0  # Hz: a snapshot "fires" at this rate or more, with a plausible voltage range
 V_RANGE = (-80.0, 40.0)  # mV; the recording spans -49 to +17 mV
-SHAPE_MV = 5.0  # "matches the spike shape": median peak and AHP within 5 mV
+SHAPE_MV = 5.0  # "matches the spike shape": median peak and AHP within 5 mV ...
+WIDTH_BAND = 0.25  # ... and median half-width within 25 %
 
 
 def _value(text: str):
@@ -88,12 +90,14 @@ def _pairs(items, allowed, what):
 
 
 def spike_stats(v, dt) -> dict:
-    """``rate`` (Hz), median ``peak`` (mV, ``None`` without spikes), ``trough`` (minimum) and
-    ``ahp`` (median minimum between consecutive spikes, ``None`` with fewer than two) of a
-    trace."""
+    """``rate`` (Hz), median ``peak`` (mV, ``None`` without spikes), ``trough`` (minimum),
+    ``ahp`` (median minimum between consecutive spikes, ``None`` with fewer than two) and
+    ``width`` (median half-width in ms, ``cortical_neuron.half_width``) of a trace."""
     sp = cn.spikes(v)
     w = int(round(4e-3 / dt))
+    width = cn.half_width(v, dt)
     return {
+        "width": None if width is None else 1e3 * width,
         "rate": len(sp) / (len(v) * dt),
         "peak": float(np.median([v[i : i + w].max() for i in sp])) if len(sp) else None,
         "trough": float(np.min(v)),
@@ -116,7 +120,7 @@ def score(F, x, volts, fire, held, dt, rest=None) -> dict:
     with np.errstate(all="ignore"):
         traj = cn.free_run(F, fire[0], n, transient=skip)
         rest_v = None if rest is None else volts(cn.free_run(F, rest[0], 400, transient=skip))
-    v = volts(traj)
+        v = volts(traj)  # may overflow: reported below, not warned about
     if not np.all(np.isfinite(v)) or np.abs(v).max() > 1e4:
         return {"error": "free run overflows (|V| > 1e4 mV)"}
     q = v[-len(v) // 4 :]
@@ -135,8 +139,9 @@ def score(F, x, volts, fire, held, dt, rest=None) -> dict:
 
 def classify(rec: dict, rate_data: float | None = None) -> dict:
     """Flags of one log record: fires, matches the rate, overshoots, matches the spike shape
-    (median peak and after-hyperpolarisation within ``SHAPE_MV`` of the recording's; logs
-    written before these were recorded never match), diverged."""
+    (median peak and after-hyperpolarisation within ``SHAPE_MV`` of the recording's and median
+    half-width within ``WIDTH_BAND`` of it; logs written before these were recorded never
+    match), diverged."""
     rate_data = rec["rate_data"] if rate_data is None else rate_data
     fires = (
         rec.get("rate") is not None
@@ -144,12 +149,14 @@ def classify(rec: dict, rate_data: float | None = None) -> dict:
         and rec["trough"] > V_RANGE[0]
         and (rec["peak"] is None or rec["peak"] < V_RANGE[1])
     )
-    have = all(rec.get(k) is not None for k in ("peak", "ahp", "peak_data", "ahp_data"))
+    keys = ("peak", "ahp", "width", "peak_data", "ahp_data", "width_data")
+    have = all(rec.get(k) is not None for k in keys)
     shape = (
         fires
         and have
         and abs(rec["peak"] - rec["peak_data"]) <= SHAPE_MV
         and abs(rec["ahp"] - rec["ahp_data"]) <= SHAPE_MV
+        and abs(rec["width"] / rec["width_data"] - 1) <= WIDTH_BAND
     )
     return {
         "fires": fires,

@@ -193,21 +193,73 @@ def test_cortical_sweep_fine_tunes_from_a_checkpoint(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("peak", "ahp", "rate", "shape", "rate_ok"),
+    ("peak", "ahp", "width", "rate", "shape", "rate_ok"),
     [
-        (4.0, -41.0, 42.0, True, True),  # both within 5 mV, rate within 15 %
-        (-3.9, -28.0, 40.0, False, True),  # small spikes at the right rate
-        (4.0, -41.0, 30.0, True, False),  # right shape, 30 % slow
-        (4.0, -50.0, 42.0, False, True),  # AHP 7 mV too deep
-        (None, None, 0.0, False, False),  # silent
+        (4.0, -41.0, 2.4, 42.0, True, True),  # within 5 mV and 25 %, rate within 15 %
+        (-3.9, -28.0, 3.4, 40.0, False, True),  # small, wide spikes at the right rate
+        (4.0, -41.0, 2.4, 30.0, True, False),  # right shape, 30 % slow
+        (4.0, -50.0, 2.4, 42.0, False, True),  # AHP 7 mV too deep
+        (5.1, -42.9, 4.8, 48.5, False, True),  # peak and AHP right, twice as wide
+        (None, None, None, 0.0, False, False),  # silent
     ],
 )
-def test_cortical_sweep_classify_rate_and_shape(peak, ahp, rate, shape, rate_ok):
+def test_cortical_sweep_classify_rate_and_shape(peak, ahp, width, rate, shape, rate_ok):
     cs = _example_module("cortical_sweep")
-    rec = {"rate": rate, "peak": peak, "ahp": ahp, "trough": -48.0 if ahp else -43.0}
-    rec.update(rate_data=43.6, peak_data=5.2, ahp_data=-43.0)
+    rec = {"rate": rate, "peak": peak, "ahp": ahp, "width": width}
+    rec.update(trough=-48.0 if ahp else -43.0, rate_data=43.6, peak_data=5.2, ahp_data=-43.0)
+    rec["width_data"] = 2.2
     flags = cs.classify(rec)
     assert flags["shape_ok"] is shape and flags["rate_ok"] is rate_ok
-    # logs written before the recording's peak and AHP were stored never match the shape
-    old = {k: v for k, v in rec.items() if k not in ("peak_data", "ahp_data")}
-    assert cs.classify(old)["shape_ok"] is False
+    # logs written before the recording's peak, AHP and width were stored never match
+    for key in ("ahp_data", "width_data"):
+        old = {k: v for k, v in rec.items() if k != key}
+        assert cs.classify(old)["shape_ok"] is False
+
+
+@pytest.mark.parametrize("dt", [0.25e-3, 0.5e-3])
+def test_cortical_half_width_of_known_spikes(dt):
+    """Triangular spikes (linear interpolation is exact on them) and Gaussian ones (full width
+    at half maximum 2 sqrt(2 ln 2) sigma, up to the interpolation error), on a flat base."""
+    cn = _example_module("cortical_neuron")
+    n, period = int(round(2.0 / dt)), int(round(25e-3 / dt))
+    rise, fall = int(round(1.5e-3 / dt)), int(round(2.5e-3 / dt))
+    tri = np.full(n, -45.0)
+    for s in range(20, n - period, period):
+        tri[s : s + rise + 1] = np.linspace(-45.0, 5.0, rise + 1)
+        tri[s + rise : s + rise + fall + 1] = np.linspace(5.0, -45.0, fall + 1)
+    # half of 50 mV is crossed halfway up the rise and halfway down the fall
+    assert cn.half_width(tri, dt) == pytest.approx((1.5e-3 + 2.5e-3) / 2, rel=1e-9)
+    sigma = 0.8e-3
+    t = np.arange(n) * dt
+    gauss = -45.0 + sum(
+        50.0 * np.exp(-0.5 * ((t - c) / sigma) ** 2) for c in np.arange(0.0104, 1.99, 0.025)
+    )
+    fwhm = 2 * np.sqrt(2 * np.log(2)) * sigma
+    assert cn.half_width(gauss, dt) == pytest.approx(fwhm, rel=0.05)
+    # no complete spike: no width (a spike cut by the end of the trace is skipped)
+    assert cn.half_width(np.full(n, -45.0), dt) is None
+    assert cn.half_width(tri[: 20 + rise + 1], dt) is None
+
+
+@pytest.mark.parametrize("h", [1, 3, 6])
+def test_cortical_forced_predictions_are_exact_on_the_maps_own_orbit(h):
+    """On data the map generated itself (the unobserved units starting at 0, as ``lift``
+    starts them), forcing the observed units keeps the state on the orbit, so every
+    h-step-ahead prediction is the data h steps later; a wrong offset or a forcing that
+    leaked into the unobserved units would not reproduce it."""
+    from plrnn_manifolds.models import alrnn
+
+    cn = _example_module("cortical_neuron")
+    rng = np.random.default_rng(7)
+    M, N, P = 8, 3, 3
+    W = rng.normal(scale=0.3 / np.sqrt(M), size=(M, M))
+    F = alrnn(rng.uniform(0.3, 0.8, M), W, rng.normal(scale=0.1, size=M), P)
+    z0 = np.zeros(M)
+    z0[:N] = rng.normal(size=N)
+    x = F.trajectory(z0, 60)[:, :N]
+    pred = cn.forced_predictions(F, x, h)
+    assert pred.shape == (60 - h, N)
+    np.testing.assert_allclose(pred, x[h:], rtol=0, atol=1e-12 * np.abs(x).max())
+    # another map of the same family does not reproduce it
+    G = alrnn(rng.uniform(0.3, 0.8, M), W, rng.normal(scale=0.1, size=M), P)
+    assert np.abs(cn.forced_predictions(G, x, h) - x[h:]).max() > 1e-3
