@@ -263,3 +263,19 @@ def test_cortical_forced_predictions_are_exact_on_the_maps_own_orbit(h):
     # another map of the same family does not reproduce it
     G = alrnn(rng.uniform(0.3, 0.8, M), W, rng.normal(scale=0.1, size=M), P)
     assert np.abs(cn.forced_predictions(G, x, h) - x[h:]).max() > 1e-3
+
+
+@pytest.mark.parametrize("k", [1, 5])
+def test_cortical_analog_predictions_of_a_periodic_signal_are_exact(k):
+    """A strictly periodic signal repeats its states, so the analogues of a test state (k of
+    its exact copies in the training part) all have the true future; a shuffled training
+    part breaks that."""
+    cn = _example_module("cortical_neuron")
+    t = np.arange(400)
+    v = np.sin(2 * np.pi * t / 25) + 0.3 * np.sin(4 * np.pi * t / 25 + 1)
+    x = np.column_stack([v[4:], v[2:-2], v[:-4]])  # delay coordinates
+    train, test = x[:300], x[300:]
+    for h in (1, 4, 7):
+        np.testing.assert_allclose(cn.analog_predictions(train, test, h, k=k), test[h:], atol=1e-9)
+    shuffled = np.random.default_rng(0).permutation(train)
+    assert np.abs(cn.analog_predictions(shuffled, test, 4, k=k) - test[4:]).max() > 0.1
