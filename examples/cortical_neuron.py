@@ -154,13 +154,27 @@ def half_width(volts, dt, lookback=10e-3, window=4e-3):
     return float(np.median(widths)) if widths else None
 
 
+def spike_stats(v, dt) -> dict:
+    """``rate`` (Hz), median ``peak`` (mV, ``None`` without spikes), ``trough`` (minimum),
+    ``ahp`` (median minimum between consecutive spikes, ``None`` with fewer than two) and
+    ``width`` (median half-width in ms, :func:`half_width`) of a trace."""
+    sp = spikes(v)
+    w = int(round(4e-3 / dt))
+    width = half_width(v, dt)
+    return {
+        "width": None if width is None else 1e3 * width,
+        "rate": len(sp) / (len(v) * dt),
+        "peak": float(np.median([v[i : i + w].max() for i in sp])) if len(sp) else None,
+        "trough": float(np.min(v)),
+        "ahp": float(np.median([v[a:b].min() for a, b in zip(sp[:-1], sp[1:], strict=True)]))
+        if len(sp) > 1
+        else None,
+    }
+
+
 def _spike_summary(v, dt) -> str:
-    peaks = [v[i : i + int(round(4e-3 / dt))].max() for i in spikes(v)]
-    w = half_width(v, dt)
-    return (
-        f"{len(peaks)} spikes, peak {np.median(peaks) if peaks else float('nan'):.1f} mV, "
-        f"half-width {float('nan') if w is None else 1e3 * w:.2f} ms"
-    )
+    st = {k: float("nan") if v is None else v for k, v in spike_stats(v, dt).items()}
+    return f"{len(spikes(v))} spikes, peak {st['peak']:.1f} mV, half-width {st['width']:.2f} ms"
 
 
 def train_settings(**fields) -> dict:
@@ -443,8 +457,10 @@ def main(argv=None) -> int:
     d_h = power_spectrum_distance(held, seg) if ok else float("nan")
     d_st = state_space_divergence(held, seg, n_bins=30) if ok else float("nan")
     d_h_all = power_spectrum_distance(x[k0 + 100 : k1], traj[: k1 - k0 - 100, : x.shape[1]])
-    peaks_d = [data_step[i : i + 8].max() for i in spikes(data_step)]
-    peaks_m = [model_v[i : i + 8].max() for i in spikes(model_v)]
+    nan = float("nan")
+    st_d = spike_stats(data_step, dt)
+    st_m = spike_stats(model_v, dt) if ok else dict.fromkeys(st_d)
+    st_m = {k: nan if v is None else v for k, v in st_m.items()}
     print(
         f"spike rate: recording {data_rate:.1f} Hz over the step ({held_rate:.1f} Hz in the "
         f"held-out part), model free run {model_rate:.1f} Hz "
@@ -453,14 +469,12 @@ def main(argv=None) -> int:
     f_data, f_model = dominant_frequency(data_step, dt), dominant_frequency(model_v, dt)
     print(f"dominant frequency of V: recording {f_data:.1f} Hz, model free run {f_model:.1f} Hz")
     print(
-        f"spike peak: recording {np.median(peaks_d):.1f} mV, model "
-        f"{np.median(peaks_m) if peaks_m else float('nan'):.1f} mV (medians); trough: "
-        f"recording {data_step.min():.1f} mV, model {model_v.min():.1f} mV"
+        f"spike peak: recording {st_d['peak']:.1f} mV, model {st_m['peak']:.1f} mV (medians); "
+        f"trough: recording {st_d['trough']:.1f} mV, model {st_m['trough']:.1f} mV"
     )
-    w_data, w_model = half_width(data_step, dt), half_width(model_v, dt) if ok else None
     print(
-        f"spike half-width: recording {1e3 * w_data:.2f} ms, model "
-        f"{float('nan') if w_model is None else 1e3 * w_model:.2f} ms (medians)"
+        f"spike half-width: recording {st_d['width']:.2f} ms, model {st_m['width']:.2f} ms "
+        "(medians)"
     )
     # How far ahead can a spike be placed? The model's forced predictions against the
     # model-free analogue forecast of the held-out firing stretch from the training part.

@@ -89,24 +89,6 @@ def _pairs(items, allowed, what):
     return out
 
 
-def spike_stats(v, dt) -> dict:
-    """``rate`` (Hz), median ``peak`` (mV, ``None`` without spikes), ``trough`` (minimum),
-    ``ahp`` (median minimum between consecutive spikes, ``None`` with fewer than two) and
-    ``width`` (median half-width in ms, ``cortical_neuron.half_width``) of a trace."""
-    sp = cn.spikes(v)
-    w = int(round(4e-3 / dt))
-    width = cn.half_width(v, dt)
-    return {
-        "width": None if width is None else 1e3 * width,
-        "rate": len(sp) / (len(v) * dt),
-        "peak": float(np.median([v[i : i + w].max() for i in sp])) if len(sp) else None,
-        "trough": float(np.min(v)),
-        "ahp": float(np.median([v[a:b].min() for a, b in zip(sp[:-1], sp[1:], strict=True)]))
-        if len(sp) > 1
-        else None,
-    }
-
-
 def score(F, x, volts, fire, held, dt, rest=None) -> dict:
     """Free-run scores of one folded map (see the module docstring).
 
@@ -125,8 +107,8 @@ def score(F, x, volts, fire, held, dt, rest=None) -> dict:
         return {"error": "free run overflows (|V| > 1e4 mV)"}
     q = v[-len(v) // 4 :]
     out = {
-        **spike_stats(v, dt),
-        "rate_late": spike_stats(q, dt)["rate"],
+        **cn.spike_stats(v, dt),
+        "rate_late": cn.spike_stats(q, dt)["rate"],
         "dh_train": float(power_spectrum_distance(fire, traj[: len(fire), : x.shape[1]])),
         "dh_held": float(power_spectrum_distance(held, traj[: len(held), : x.shape[1]])),
     }
@@ -232,7 +214,7 @@ def main(argv=None) -> int:
     t_split = len(x) - n_test
     fire = x[k0 + 100 : min(k1, t_split)]  # training part of the step, after 50 ms
     rest = x[: k0 - 10] if k0 > 200 else None  # training data at rest (mode=sweep)
-    data_stats = spike_stats(volts(fire), dt)
+    data_stats = cn.spike_stats(volts(fire), dt)
     rate_data = data_stats["rate"]
     kw = cn.train_settings(checkpoint_every=args.every, progress=False, seed=args.seed)
     kw.update(_pairs(args.cfg, set(TrainConfig.__dataclass_fields__), "--cfg"))

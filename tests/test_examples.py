@@ -229,6 +229,10 @@ def test_cortical_half_width_of_known_spikes(dt):
         tri[s + rise : s + rise + fall + 1] = np.linspace(5.0, -45.0, fall + 1)
     # half of 50 mV is crossed halfway up the rise and halfway down the fall
     assert cn.half_width(tri, dt) == pytest.approx((1.5e-3 + 2.5e-3) / 2, rel=1e-9)
+    st = cn.spike_stats(tri, dt)
+    n_spikes = len(range(20, n - period, period))
+    assert st["rate"] == pytest.approx(n_spikes / 2.0)
+    assert (st["peak"], st["ahp"], st["trough"], st["width"]) == pytest.approx((5, -45, -45, 2))
     sigma = 0.8e-3
     t = np.arange(n) * dt
     gauss = -45.0 + sum(
