@@ -115,6 +115,21 @@ def _init_provenance(init_checkpoint, out_dir, resume):
     show_default=True,
     help="Weight of the invertibility regulariser.",
 )
+@click.option(
+    "--bound-weight",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Weight of the free-run bound: log(1 + mean squared excess of free runs over the "
+    "data range); 0 disables.",
+)
+@click.option(
+    "--bound-steps",
+    type=int,
+    default=100,
+    show_default=True,
+    help="Length of the free runs of the bound.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option(
@@ -209,6 +224,8 @@ def train_command(
     gtf,
     gtf_alpha_max,
     lambda_reg,
+    bound_weight,
+    bound_steps,
     seed,
     resume,
     init_checkpoint,
@@ -277,6 +294,8 @@ def train_command(
         lr=lr,
         lr_gamma=lr_gamma,
         lambda_reg=lambda_reg,
+        bound_weight=bound_weight,
+        bound_steps=bound_steps,
         test_fraction=test_fraction,
         eval_every=eval_every,
         checkpoint_every=checkpoint_every,
