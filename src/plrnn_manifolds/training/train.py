@@ -46,8 +46,8 @@ is added to the loss. It is zero while free runs stay where the data are, and as
 their timing, so it does not pull a model towards the conditional mean the way a
 long-horizon mean-squared error does; the logarithm keeps an exploding run's gradient bounded.
 It counters models whose teacher-forced fit is good but whose free runs diverge (short ``tau``
-on spiking data: on the cortical-neuron sweep, forcing every 3 steps, 36 of 55 snapshots
-overflowed without it and 2 of 141 with it, docs/figures.md). It acts on its own horizon only:
+on spiking data: on the cortical-neuron sweep, forcing every 3 steps, the free runs of 36 of
+55 snapshots overflowed without it and 0 of 60 with it, docs/figures.md). It acts on its own horizon only:
 free runs much longer than ``bound_steps`` can still leave the range. Cost: ``bound_steps``
 extra model steps per window.
 
