@@ -130,6 +130,28 @@ def _init_provenance(init_checkpoint, out_dir, resume):
     show_default=True,
     help="Length of the free runs of the bound.",
 )
+@click.option(
+    "--mmd-weight",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Weight of the free-run distribution matching (squared MMD between free runs and "
+    "the data windows they start from); 0 disables.",
+)
+@click.option(
+    "--mmd-steps",
+    type=int,
+    default=200,
+    show_default=True,
+    help="Length of the free runs compared with the data.",
+)
+@click.option(
+    "--mmd-bandwidth",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="Smallest kernel width of the MMD (data units; kernels at 1, 2, 6 times it).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option(
@@ -226,6 +248,9 @@ def train_command(
     lambda_reg,
     bound_weight,
     bound_steps,
+    mmd_weight,
+    mmd_steps,
+    mmd_bandwidth,
     seed,
     resume,
     init_checkpoint,
@@ -296,6 +321,9 @@ def train_command(
         lambda_reg=lambda_reg,
         bound_weight=bound_weight,
         bound_steps=bound_steps,
+        mmd_weight=mmd_weight,
+        mmd_steps=mmd_steps,
+        mmd_bandwidth=mmd_bandwidth,
         test_fraction=test_fraction,
         eval_every=eval_every,
         checkpoint_every=checkpoint_every,

@@ -47,9 +47,31 @@ their timing, so it does not pull a model towards the conditional mean the way a
 long-horizon mean-squared error does; the logarithm keeps an exploding run's gradient bounded.
 It counters models whose teacher-forced fit is good but whose free runs diverge (short ``tau``
 on spiking data: on the cortical-neuron sweep, forcing every 3 steps, the free runs of 36 of
-55 snapshots overflowed without it and 0 of 60 with it, docs/figures.md). It acts on its own horizon only:
-free runs much longer than ``bound_steps`` can still leave the range. Cost: ``bound_steps``
-extra model steps per window.
+55 snapshots overflowed without it and 0 of 60 with it, docs/figures.md). It acts on its own
+horizon only: free runs much longer than ``bound_steps`` can still leave the range. Cost:
+``bound_steps`` extra model steps per window.
+
+Free-run distribution matching (``mmd_weight > 0``; off by default): the free runs (of
+``max(bound_steps, mmd_steps)`` steps when both terms are on, shared) are compared with the
+data windows they start from *as point clouds*. With :math:`X` the observed parts of every 4th
+free-run state of the first ``mmd_steps`` steps of all windows, and :math:`Y` the data at the
+same steps, the squared maximum mean discrepancy
+
+.. math::
+
+    \mathrm{MMD}^2 = \overline{k(X, X)} + \overline{k(Y, Y)} - 2\,\overline{k(X, Y)},
+    \qquad k(a, b) = \frac{1}{3} \sum_{c \in \{1, 2, 6\}}
+      \exp\Bigl(-\frac{\|a - b\|^2}{2 (c\,\sigma)^2}\Bigr)
+
+(biased estimator, :math:`\sigma` = ``mmd_bandwidth`` in data units; free-run points beyond
+one range width outside the data range are clipped there, which the bound handles) is added
+with weight ``mmd_weight``. It compares where the free runs spend their time with where the
+data do, regardless of *when*, so it constrains the long-term behaviour (the share of time in
+a spike against the ramp between spikes, rest against firing) without the phase penalty of a
+long-horizon mean-squared error, whose optimum for data that do not fix spike times a few
+steps ahead is a smeared spike (docs/figures.md, Fig 4D). Cost: :math:`O(n^2)` kernel
+evaluations per batch with :math:`n = B \lceil` ``mmd_steps`` :math:`/ 4 \rceil` points per
+cloud (800 for 16 windows of 200 steps).
 
 Invertibility regulariser (Eisenmann et al., the seed paper): the distinct activation patterns
 of all latent states of the batch are the *visited regions*; a random ``reg_fraction`` (1 %) of
@@ -136,14 +158,20 @@ class TrainConfig:
         Gradient-norm clipping threshold (0 disables).
     lambda_reg : float
         Weight of the invertibility regulariser (0 disables).
+    reg_fraction : float
+        Fraction of visited regions sampled per batch (at least one).
     bound_weight : float
         Weight of the free-run bound (module docstring; 0 disables).
     bound_steps : int
         Length of the free runs of the bound.
     bound_margin : float
         Widening of the data range on each side, as a fraction of its width.
-    reg_fraction : float
-        Fraction of visited regions sampled per batch (at least one).
+    mmd_weight : float
+        Weight of the free-run distribution matching (module docstring; 0 disables).
+    mmd_steps : int
+        Length of the free runs compared with the data.
+    mmd_bandwidth : float
+        Smallest kernel width sigma (data units; kernels at 1, 2 and 6 times it).
     test_fraction : float
         Trailing fraction of the series held out for the metrics (0 = evaluate on the
         training data).
@@ -195,6 +223,9 @@ class TrainConfig:
     bound_weight: float = 0.0
     bound_steps: int = 100
     bound_margin: float = 0.05
+    mmd_weight: float = 0.0
+    mmd_steps: int = 200
+    mmd_bandwidth: float = 0.1
     test_fraction: float = 0.2
     eval_every: int = 10
     checkpoint_every: int = 10
@@ -226,6 +257,7 @@ class TrainConfig:
             "tau",
             "gtf_update_every",
             "bound_steps",
+            "mmd_steps",
             "pe_steps",
             "dstsp_bins",
         )
@@ -246,6 +278,8 @@ class TrainConfig:
             ("reg_fraction", 0 < self.reg_fraction <= 1, "in (0, 1]"),
             ("bound_weight", self.bound_weight >= 0, ">= 0"),
             ("bound_margin", self.bound_margin >= 0, ">= 0"),
+            ("mmd_weight", self.mmd_weight >= 0, ">= 0"),
+            ("mmd_bandwidth", self.mmd_bandwidth > 0, "> 0"),
             ("test_fraction", 0 <= self.test_fraction < 1, "in [0, 1)"),
             ("gtf_alpha0", 0 <= self.gtf_alpha0 <= 1, "in [0, 1]"),
             ("gtf_alpha_max", 0 <= self.gtf_alpha_max <= 1, "in [0, 1]"),
@@ -288,8 +322,9 @@ class TrainResult:
         The trained torch model.
     config : TrainConfig
     history : list of dict
-        One entry per epoch: ``epoch, loss, mse, reg, bound, lr, alpha`` (``bound``: the mean
-        squared excess of the free-run bound, 0 when it is off) and, on evaluation epochs,
+        One entry per epoch: ``epoch, loss, mse, reg, bound, mmd, lr, alpha`` (``bound``: the
+        mean squared excess of the free-run bound, ``mmd``: the MMD^2 of the free-run
+        distribution matching, 0 when off) and, on evaluation epochs,
         ``D_stsp, D_H, PE``.
     metrics : dict
         Final metrics on the held-out part (``D_stsp``, ``D_H``, ``PE``, ``pe_steps``,
@@ -431,6 +466,22 @@ def evaluate(
     step, init = _numpy_step(model)
     out["PE"] = _metrics.prediction_error(step, data, out["pe_steps"], init=init, inputs=inputs)
     return out
+
+
+MMD_SCALES = (1.0, 2.0, 6.0)  # kernel widths of the MMD, in units of ``mmd_bandwidth``
+
+
+def _mmd2(x: torch.Tensor, y: torch.Tensor, sigmas: torch.Tensor) -> torch.Tensor:
+    r"""Biased squared MMD of point clouds ``x`` ``(n, N)`` and ``y`` ``(m, N)``:
+    :math:`\overline{k(x, x)} + \overline{k(y, y)} - 2\,\overline{k(x, y)}` with the mean of
+    Gaussian kernels :math:`\exp(-\|a - b\|^2 / 2\sigma^2)` over ``sigmas``. Zero for equal
+    clouds, positive otherwise; :math:`O((n + m)^2 N)`."""
+
+    def kernel_mean(a, b):
+        d2 = torch.cdist(a, b) ** 2
+        return torch.stack([torch.exp(-d2 / (2 * sg * sg)).mean() for sg in sigmas]).mean()
+
+    return kernel_mean(x, x) + kernel_mean(y, y) - 2 * kernel_mean(x, y)
 
 
 def _gtf_alpha_star(model: DSRModel, states, alpha_max: float) -> float:
@@ -595,12 +646,14 @@ def train(
             f"{config.seq_len} (each needs {config.seq_len + 1}); shorten seq_len, lower "
             "test_fraction or provide more data"
         )
-    if config.bound_weight > 0 and tr.shape[0] < config.bound_steps + 1:
-        raise DataError(
-            f"the training part has {tr.shape[0]} samples, too few for free-run bounds of "
-            f"{config.bound_steps} steps (each needs {config.bound_steps + 1}); lower "
-            "bound_steps or provide more data"
-        )
+    for on, name in ((config.bound_weight > 0, "bound"), (config.mmd_weight > 0, "mmd")):
+        n = getattr(config, f"{name}_steps")
+        if on and tr.shape[0] < n + 1:
+            what = "free-run bounds" if name == "bound" else "free-run distribution matching"
+            raise DataError(
+                f"the training part has {tr.shape[0]} samples, too few for {what} of {n} "
+                f"steps (each needs {n + 1}); lower {name}_steps or provide more data"
+            )
     N = data.shape[1]
     K = 0 if inputs is None else inputs.shape[1]
     if config.M < N:
@@ -678,18 +731,35 @@ def train(
     pad = config.bound_margin * (hi - lo)
     lo, hi = lo - pad, hi + pad
 
-    def free_run_excess() -> torch.Tensor:
-        """Mean squared excess of free runs over the widened data range (module docstring)."""
-        n = config.bound_steps
+    use_bound, use_mmd = config.bound_weight > 0, config.mmd_weight > 0
+    free_steps = max(config.bound_steps if use_bound else 0, config.mmd_steps if use_mmd else 0)
+    sigmas = config.mmd_bandwidth * torch.tensor(MMD_SCALES, dtype=dtype)
+
+    def free_run_terms() -> tuple[torch.Tensor, torch.Tensor]:
+        """The bound's mean squared excess and the MMD^2 of ``Bsz`` free runs from random
+        training states (module docstring); each is 0 when its term is off."""
+        n = free_steps
         starts = torch.randint(0, X.shape[0] - n, (Bsz,), generator=gen)
         idx = starts[:, None] + torch.arange(n + 1)
         z = model.init_state(X[starts])
-        excess = torch.zeros((), dtype=dtype)
+        runs = []
         for t in range(1, n + 1):
             z = model.step(z, None if S is None else S[idx[:, t]])
-            x = z[:, :N]
-            excess = excess + torch.mean(torch.relu(x - hi) ** 2 + torch.relu(lo - x) ** 2)
-        return excess / n
+            runs.append(z[:, :N])
+        run = torch.stack(runs, dim=1)  # (B, n, N)
+        zero = torch.zeros((), dtype=dtype)
+        excess = zero
+        if use_bound:
+            r = run[:, : config.bound_steps]
+            excess = torch.mean(torch.relu(r - hi) ** 2 + torch.relu(lo - r) ** 2)
+        mmd = zero
+        if use_mmd:
+            width = hi - lo
+            cloud = run[:, : config.mmd_steps : 4].reshape(-1, N)
+            cloud = torch.maximum(torch.minimum(cloud, hi + width), lo - width)
+            data_cloud = X[idx[:, 1 : config.mmd_steps + 1 : 4]].reshape(-1, N)
+            mmd = _mmd2(cloud, data_cloud, sigmas)
+        return excess, mmd
 
     def save(epoch: int) -> Path:
         buf = io.BytesIO()
@@ -730,7 +800,7 @@ def train(
     try:
         for epoch in range(start_epoch, config.epochs):
             model.train()
-            sums = {"loss": 0.0, "mse": 0.0, "reg": 0.0, "bound": 0.0}
+            sums = {"loss": 0.0, "mse": 0.0, "reg": 0.0, "bound": 0.0, "mmd": 0.0}
             for b in range(config.batches_per_epoch):
                 starts = torch.randint(0, X.shape[0] - L, (Bsz,), generator=gen)
                 idx = starts[:, None] + offsets
@@ -764,11 +834,12 @@ def train(
                     reg = torch.relu(-dets).mean()
                     loss = loss + config.lambda_reg * reg
                     reg_val = float(reg.detach())
-                bound_val = 0.0
-                if config.bound_weight > 0:
-                    excess = free_run_excess()
+                if free_steps:
+                    excess, mmd = free_run_terms()
                     loss = loss + config.bound_weight * torch.log1p(excess)
-                    bound_val = float(excess.detach())
+                    loss = loss + config.mmd_weight * mmd
+                    sums["bound"] += float(excess.detach())
+                    sums["mmd"] += float(mmd.detach())
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if config.grad_clip > 0:
@@ -780,7 +851,6 @@ def train(
                 sums["loss"] += float(loss.detach())
                 sums["mse"] += float(mse.detach())
                 sums["reg"] += reg_val
-                sums["bound"] += bound_val
             lr_now = opt.param_groups[0]["lr"]
             sched.step()
             nb = config.batches_per_epoch
@@ -790,6 +860,7 @@ def train(
                 "mse": sums["mse"] / nb,
                 "reg": sums["reg"] / nb,
                 "bound": sums["bound"] / nb,
+                "mmd": sums["mmd"] / nb,
                 "lr": lr_now,
                 "alpha": alpha if config.gtf else 0.0,
             }
