@@ -150,7 +150,7 @@ def _init_provenance(init_checkpoint, out_dir, resume):
     type=float,
     default=0.1,
     show_default=True,
-    help="Smallest kernel width of the MMD (data units; kernels at 1, 2, 6 times it).",
+    help="Smallest kernel width of the MMD (data units; kernels at 1, 3, 10 times it).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
