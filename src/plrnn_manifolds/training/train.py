@@ -647,9 +647,9 @@ def train(
             f"{config.seq_len} (each needs {config.seq_len + 1}); shorten seq_len, lower "
             "test_fraction or provide more data"
         )
-    for on, name in ((config.bound_weight > 0, "bound"), (config.mmd_weight > 0, "mmd")):
+    for enabled, name in ((config.bound_weight > 0, "bound"), (config.mmd_weight > 0, "mmd")):
         n = getattr(config, f"{name}_steps")
-        if on and tr.shape[0] < n + 1:
+        if enabled and tr.shape[0] < n + 1:
             what = "free-run bounds" if name == "bound" else "free-run distribution matching"
             raise DataError(
                 f"the training part has {tr.shape[0]} samples, too few for {what} of {n} "
