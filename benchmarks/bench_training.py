@@ -10,7 +10,10 @@ Variants, all on the same model and data in the same process:
 - baseline: plain BPTT without teacher forcing (tau larger than the sequence length);
 - sparse teacher forcing (tau = 10);
 - generalised teacher forcing (adaptive alpha, updated every 5 batches);
-- sparse teacher forcing plus the invertibility regulariser (lambda = 1).
+- sparse teacher forcing plus the invertibility regulariser (lambda = 1);
+- sparse teacher forcing plus the free-run bound (100-step free runs per window);
+- sparse teacher forcing plus the bound and the free-run distribution matching (shared 200-step
+  free runs per window, MMD over 16 x 50 points).
 
 Each time is (wall time of ``train`` - time of its final evaluation) / epochs, the median of
 ``--repeats`` runs. Ratios are against the baseline. Usage::
@@ -64,6 +67,8 @@ def main(argv=None) -> int:
         "sparse teacher forcing, tau = 10": dict(tau=10),
         "generalised teacher forcing": dict(gtf=True),
         "sparse TF + regulariser (lambda = 1)": dict(tau=10, lambda_reg=1.0),
+        "sparse TF + free-run bound": dict(tau=10, bound_weight=1.0),
+        "sparse TF + bound + MMD": dict(tau=10, bound_weight=1.0, mmd_weight=1.0),
     }
     print(
         f"data: {what}; ALRNN M = 25, P = 6; {args.epochs} epoch(s) of 50 batches x 16 x 50 "

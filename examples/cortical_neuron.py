@@ -70,10 +70,20 @@ SETTINGS = {
     "batch_size": 16,
     "test_fraction": 0.2,
 }
-#: Per ``--mode``: the bundled model file, and the seed and epochs that reproduce it.
+EPOCHS_MMD = 0  # set when the snapshot is chosen
+#: Per ``--mode``: the bundled model file, the seed and epochs that reproduce it, and (``mmd``)
+#: the data mode, the ``SETTINGS`` and the extra ``TrainConfig`` fields of its recipe.
 MODES = {
     "step": {"model": "cortical_neuron_alrnn.json", "seed": 0, "epochs": 80},
     "sweep": {"model": "cortical_neuron_alrnn_sweep.json", "seed": 15, "epochs": 92},
+    "mmd": {
+        "model": "cortical_neuron_alrnn_mmd.json",
+        "seed": 15,
+        "epochs": EPOCHS_MMD,
+        "data": "sweep",
+        "settings": {"tau": 3},
+        "config": {"bound_weight": 1.0, "bound_steps": 200, "mmd_weight": 1.0},
+    },
 }
 THRESHOLD = -10.0  # mV, upward crossing = one spike (recorded peaks: 0 to +17 mV)
 
@@ -190,14 +200,15 @@ def train_settings(**fields) -> dict:
 
 
 def train_models(args, p, amp, out: Path):
-    """Train the network (sparse teacher forcing) and write the two folded maps into ``out``."""
+    """Train the network (the recipe of ``--mode``) and write the folded map(s) into ``out``."""
     import torch
 
     from plrnn_manifolds.models import save_model
     from plrnn_manifolds.training import TrainConfig, train
 
     torch.set_num_threads(1)
-    cfg = TrainConfig(**train_settings(epochs=args.epochs, seed=args.seed, progress=None))
+    extra = MODES[args.mode].get("config", {})
+    cfg = TrainConfig(**train_settings(epochs=args.epochs, seed=args.seed, progress=None, **extra))
     res = train(p.data, cfg, inputs=p.inputs)
     m = res.metrics
     print(
@@ -207,7 +218,7 @@ def train_models(args, p, amp, out: Path):
     )
     out.mkdir(parents=True, exist_ok=True)
     if p.inputs is None:
-        name = MODES[SETTINGS["mode"]]["model"]
+        name = MODES[args.mode]["model"]
         return save_model(res.to_plmap(), out / name), None
     s_on = p.input_scaler.transform(np.array([[amp]]))[0]
     s_off = p.input_scaler.transform(np.array([[0.0]]))[0]
@@ -384,13 +395,14 @@ def main(argv=None) -> int:
         choices=sorted(MODES),
         default="step",
         help="step: the model of the step segment (default); sweep: the autonomous model of "
-        "the whole sweep, with rest and firing",
+        "the whole sweep, with rest and firing; mmd: the same data, trained with forcing every "
+        "3 steps, the free-run bound and free-run distribution matching",
     )
     ap.add_argument(
         "--epochs",
         type=int,
         default=None,
-        help="training epochs with --train (default: the bundled model's, 80 / 92)",
+        help="training epochs with --train (default: the bundled model's)",
     )
     ap.add_argument(
         "--max-pieces", type=int, default=10, help="piece budget per stable manifold (default 10)"
@@ -403,7 +415,9 @@ def main(argv=None) -> int:
     )
     ap.set_defaults(seed=None)
     args = ap.parse_args(argv)
-    SETTINGS["mode"] = args.mode
+    mode = MODES[args.mode]
+    SETTINGS["mode"] = mode.get("data", args.mode)
+    SETTINGS.update(mode.get("settings", {}))
     for key in ("seed", "epochs"):
         if getattr(args, key) is None:
             setattr(args, key, MODES[args.mode][key])
@@ -495,11 +509,12 @@ def main(argv=None) -> int:
 
     # ---- dynamical analysis of both maps
     starts = traj[::200]
-    if args.mode == "sweep":  # the map also models rest: start from the recording at rest
+    if SETTINGS["mode"] == "sweep":  # the map also models rest: start from the recording at rest
         v_rest = volts(x[: k0 - 10])
         print(f"recording at rest before the step: V = {np.median(v_rest):.1f} mV (median)")
         starts = np.vstack([starts, lift(F_on, x[: k0 - 10 : 100])])
-    on = analyse_map(F_on, f"{amp:.0f} pA" if args.mode == "step" else "sweep", volts, starts, args)
+    label = f"{amp:.0f} pA" if args.mode == "step" else args.mode
+    on = analyse_map(F_on, label, volts, starts, args)
     tick("map analysed")
     off = None
     if F_off is not None:
@@ -642,7 +657,7 @@ def main(argv=None) -> int:
         for (i, aid), d in direct.items():
             lines.append(f"  dist(attractor {aid}, W^s(saddle #{i})) = {d:.2f}")
     ax.text(0, 1, "\n".join(lines), va="top", family="monospace", fontsize=8)
-    suffix = "_sweep" if args.mode == "sweep" else ""
+    suffix = "" if args.mode == "step" else f"_{args.mode}"
     save(fig, args.out, f"fig4d_cortical_neuron{suffix}.png")
     tick("done")
     return 0
