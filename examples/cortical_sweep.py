@@ -29,8 +29,10 @@ and each snapshot's folded map is written as ``OUT/model_epNNN.json`` (loadable 
 ``cortical_neuron_alrnn.json``). ``--summary DIR...`` prints, for finished runs, how many
 snapshots fire, fire within 15 % of the recorded rate, overshoot 0 mV, match the spike shape
 (median peak and AHP within 5 mV of the recording's, median half-width within 25 %), match
-rate and shape together, and diverge. Writing a record after its checkpoint makes a killed run
-safe to restart with the same command.
+rate and shape together, and diverge, and names the snapshot closest to the recording
+(``misfit``: rate, peak, AHP and half-width errors in units of their tolerances, summed; among
+the snapshots that rest, when any does). Writing a record after its checkpoint makes a killed
+run safe to restart with the same command.
 
 Examples (each about 2 to 4 minutes on one core)::
 
@@ -149,6 +151,30 @@ def classify(rec: dict, rate_data: float | None = None) -> dict:
     }
 
 
+def misfit(rec: dict) -> float:
+    """How far a snapshot is from the recording, in units of the tolerances above:
+    :math:`|r/r_d - 1| / 0.15 + |V_p - V_{p,d}| / 5 + |V_{ahp} - V_{ahp,d}| / 5 +
+    |w/w_d - 1| / 0.25` (rate, peak, AHP, half-width). A snapshot that matches rate and shape
+    has each term at most 1; ``inf`` for snapshots that do not fire or lack a measure."""
+    keys = ("rate", "peak", "ahp", "width")
+    if not classify(rec)["fires"] or any(rec.get(k) is None for k in keys):
+        return float("inf")
+    if any(rec.get(f"{k}_data") is None for k in keys):
+        return float("inf")
+    return (
+        abs(rec["rate"] / rec["rate_data"] - 1) / RATE_BAND
+        + abs(rec["peak"] - rec["peak_data"]) / SHAPE_MV
+        + abs(rec["ahp"] - rec["ahp_data"]) / SHAPE_MV
+        + abs(rec["width"] / rec["width_data"] - 1) / WIDTH_BAND
+    )
+
+
+def rests(rec: dict) -> bool:
+    """Started at the recorded rest (``mode=sweep``), the free run stays silent between -80
+    and -60 mV."""
+    return rec.get("rest_v") is not None and -80 < rec["rest_v"] < -60 and not rec["rest_fires"]
+
+
 def summary(dirs) -> None:
     keys = ("fires", "rate_ok", "overshoot", "shape_ok", "diverged")
     print("run                snapshots  fire  rate+-15%  overshoot  shape  rate+shape  diverged")
@@ -165,6 +191,16 @@ def summary(dirs) -> None:
             f"{str(d):18s} {len(recs):9d} {n['fires']:5d} {n['rate_ok']:10d} "
             f"{n['overshoot']:10d} {n['shape_ok']:6d} {both:11d} {n['diverged']:9d}"
         )
+        # The closest snapshot that also rests (whole-sweep runs), else the closest one.
+        pool = [r for r in recs if rests(r)] or recs
+        best = min(pool, key=misfit, default=None)
+        if best is not None and misfit(best) < float("inf"):
+            print(
+                f"    closest{' resting' if rests(best) else ''} snapshot: epoch "
+                f"{best['epoch']}, misfit {misfit(best):.2f} ({best['rate']:.1f} Hz, peak "
+                f"{best['peak']:+.1f} mV, AHP {best['ahp']:.1f} mV, half-width "
+                f"{best['width']:.2f} ms)"
+            )
 
 
 def main(argv=None) -> int:

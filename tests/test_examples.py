@@ -283,3 +283,19 @@ def test_cortical_analog_predictions_of_a_periodic_signal_are_exact(k):
         np.testing.assert_allclose(cn.analog_predictions(train, test, h, k=k), test[h:], atol=1e-9)
     shuffled = np.random.default_rng(0).permutation(train)
     assert np.abs(cn.analog_predictions(shuffled, test, 4, k=k) - test[4:]).max() > 0.1
+
+
+def test_cortical_sweep_misfit_counts_tolerances_and_rest():
+    cs = _example_module("cortical_sweep")
+    data = {"rate_data": 40.0, "peak_data": 5.0, "ahp_data": -45.0, "width_data": 2.0}
+    exact = {"rate": 40.0, "peak": 5.0, "ahp": -45.0, "width": 2.0, "trough": -46.0, **data}
+    assert cs.misfit(exact) == 0.0
+    # each measure off by exactly its tolerance: 15 %, 5 mV, 5 mV, 25 %
+    edge = {**exact, "rate": 46.0, "peak": 0.0, "ahp": -40.0, "width": 2.5}
+    assert cs.misfit(edge) == pytest.approx(4.0)
+    assert cs.misfit({**exact, "rate": 0.0, "peak": None}) == float("inf")  # silent
+    assert cs.misfit({k: v for k, v in exact.items() if k != "width_data"}) == float("inf")
+    assert cs.rests({"rest_v": -71.0, "rest_fires": False})
+    assert not cs.rests({"rest_v": -71.0, "rest_fires": True})
+    assert not cs.rests({"rest_v": -1e20, "rest_fires": False})  # ran off, did not rest
+    assert not cs.rests({})  # step-segment runs have no rest
