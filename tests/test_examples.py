@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _examples import example_module
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -99,17 +100,6 @@ def test_training_examples_show_help(name):
     assert "--out" in proc.stdout and "--epochs" in proc.stdout
 
 
-def _example_module(name: str):
-    """Import an example script as a module (``examples/`` is not a package)."""
-    import importlib
-
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(EXAMPLES))
-
-
 def _train_like_the_script(data, cfg, **kwargs):
     """``train(...).to_plmap()`` on one thread, as the scripts run (reductions may depend on
     the thread split)."""
@@ -145,7 +135,7 @@ def test_cortical_sweep_snapshots_resume_like_an_uninterrupted_run(tmp_path):
     assert all(("error" in r) != ("rate" in r) for r in recs)  # a score or a reason
     assert re.search(rf"{re.escape(str(out))}\s+4\s", text)  # the summary counts 4 snapshots
 
-    cn = _example_module("cortical_neuron")
+    cn = example_module("cortical_neuron")
     from plrnn_manifolds.models import load_model
     from plrnn_manifolds.training import TrainConfig
 
@@ -181,7 +171,7 @@ def test_cortical_sweep_fine_tunes_from_a_checkpoint(tmp_path):
         "lr=3e-4",
         timeout=300,
     )
-    cn = _example_module("cortical_neuron")
+    cn = example_module("cortical_neuron")
     from plrnn_manifolds.models import load_model
     from plrnn_manifolds.training import TrainConfig
 
@@ -204,7 +194,7 @@ def test_cortical_sweep_fine_tunes_from_a_checkpoint(tmp_path):
     ],
 )
 def test_cortical_sweep_classify_rate_and_shape(peak, ahp, width, rate, shape, rate_ok):
-    cs = _example_module("cortical_sweep")
+    cs = example_module("cortical_sweep")
     rec = {"rate": rate, "peak": peak, "ahp": ahp, "width": width}
     rec.update(trough=-48.0 if ahp else -43.0, rate_data=43.6, peak_data=5.2, ahp_data=-43.0)
     rec["width_data"] = 2.2
@@ -220,7 +210,7 @@ def test_cortical_sweep_classify_rate_and_shape(peak, ahp, width, rate, shape, r
 def test_cortical_half_width_of_known_spikes(dt):
     """Triangular spikes (linear interpolation is exact on them) and Gaussian ones (full width
     at half maximum 2 sqrt(2 ln 2) sigma, up to the interpolation error), on a flat base."""
-    cn = _example_module("cortical_neuron")
+    cn = example_module("cortical_neuron")
     n, period = int(round(2.0 / dt)), int(round(25e-3 / dt))
     rise, fall = int(round(1.5e-3 / dt)), int(round(2.5e-3 / dt))
     tri = np.full(n, -45.0)
@@ -253,7 +243,7 @@ def test_cortical_forced_predictions_are_exact_on_the_maps_own_orbit(h):
     leaked into the unobserved units would not reproduce it."""
     from plrnn_manifolds.models import alrnn
 
-    cn = _example_module("cortical_neuron")
+    cn = example_module("cortical_neuron")
     rng = np.random.default_rng(7)
     M, N, P = 8, 3, 3
     W = rng.normal(scale=0.3 / np.sqrt(M), size=(M, M))
@@ -274,7 +264,7 @@ def test_cortical_analog_predictions_of_a_periodic_signal_are_exact(k):
     """A strictly periodic signal repeats its states, so the analogues of a test state (k of
     its exact copies in the training part) all have the true future; a shuffled training
     part breaks that."""
-    cn = _example_module("cortical_neuron")
+    cn = example_module("cortical_neuron")
     t = np.arange(400)
     v = np.sin(2 * np.pi * t / 25) + 0.3 * np.sin(4 * np.pi * t / 25 + 1)
     x = np.column_stack([v[4:], v[2:-2], v[:-4]])  # delay coordinates
@@ -286,7 +276,7 @@ def test_cortical_analog_predictions_of_a_periodic_signal_are_exact(k):
 
 
 def test_cortical_sweep_misfit_counts_tolerances_and_rest():
-    cs = _example_module("cortical_sweep")
+    cs = example_module("cortical_sweep")
     data = {"rate_data": 40.0, "peak_data": 5.0, "ahp_data": -45.0, "width_data": 2.0}
     exact = {"rate": 40.0, "peak": 5.0, "ahp": -45.0, "width": 2.0, "trough": -46.0, **data}
     assert cs.misfit(exact) == 0.0
