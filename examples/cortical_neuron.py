@@ -370,16 +370,21 @@ def analyse_map(F, name, volts, start_states, args, grow=True):
     return orbits, cat, manifolds, ba, box, branches, direct
 
 
+def unstable_direction(orbit) -> np.ndarray:
+    """Unit eigenvector of the largest multiplier (in modulus) of a saddle fixed point, whose
+    monodromy matrix is its Jacobian; for one unstable direction, that direction."""
+    ev, vec = np.linalg.eig(orbit.monodromy)
+    u = np.real(vec[:, np.argmax(np.abs(ev))])
+    return u / np.linalg.norm(u)
+
+
 def branch_test(F, orbit, cat, eps=1e-3, n_steps=5000):
     """Attractor labels (``-1``: escape) reached from the saddle displaced by ``+-eps`` along its
     unstable eigenvector: two different labels mean its stable manifold separates those basins
     (at least near the saddle). Each side is iterated ``n_steps`` times and its last 50 states
     are given to the attractor whose points are nearest (capture radii are not used: the
     chaotic attractor passes close to the saddles)."""
-    z = orbit.points[0]
-    ev, vec = np.linalg.eig(orbit.monodromy)  # a fixed point: its Jacobian
-    u = np.real(vec[:, np.argmax(np.abs(ev))])
-    u /= np.linalg.norm(u)
+    z, u = orbit.points[0], unstable_direction(orbit)
     out = []
     for sgn in (1.0, -1.0):
         with np.errstate(all="ignore"):

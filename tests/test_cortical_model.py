@@ -65,10 +65,9 @@ def _free_run(F, x0, n, transient=1000):
 
 def _unstable_branch_ends(F, p, saddle, n=5000):
     """Whether each side of the saddle's unstable direction ends firing."""
-    z = saddle.points[0]
-    ev, vec = np.linalg.eig(saddle.monodromy)  # a fixed point: its Jacobian
-    u = np.real(vec[:, np.argmax(np.abs(ev))])
-    u /= np.linalg.norm(u)
+    from _examples import example_module
+
+    z, u = saddle.points[0], example_module("cortical_neuron").unstable_direction(saddle)
     ends = []
     for sgn in (1, -1):
         v = _volts(p, F.trajectory(z + sgn * 1e-3 * u, n)[-1000:])
