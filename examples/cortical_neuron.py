@@ -160,10 +160,13 @@ def half_width(volts, dt, lookback=10e-3, window=4e-3):
         if i < 2 or i + w >= len(v):
             continue
         k = i + int(np.argmax(v[i : i + w]))
-        level = (v[k] + v[max(0, i - back) : i].min()) / 2
-        below = np.nonzero(v[:k] <= level)[0]  # the rise starts after the last of these
+        start = max(0, i - back)
+        level = (v[k] + v[start:i].min()) / 2
+        # the rise starts after the last sample at or below the level; the base is one, so the
+        # search need not go back further than the base's window
+        below = start + np.nonzero(v[start:k] <= level)[0]
         after = np.nonzero(v[k:] <= level)[0]  # the fall ends at the first of these
-        if not len(below) or not len(after):
+        if not len(after):
             continue  # the spike is cut by an end of the trace
         lo, hi = below[-1], k + after[0]
         t_up = lo + (level - v[lo]) / (v[lo + 1] - v[lo])
@@ -471,23 +474,22 @@ def main(argv=None) -> int:
     F_off = load_model(rest_path) if rest_path is not None and rest_path.is_file() else None
 
     # ---- free run of the firing map against the recording
+    nan = float("nan")
     data_step = volts(x[k0 + 100 : k1])  # tonic firing, after the first 50 ms
-    data_rate = len(spikes(data_step)) / (len(data_step) * dt)
     held_v = volts(held)
-    held_rate = len(spikes(held_v)) / (len(held_v) * dt)
     n_free = 4000  # 2 s
     traj = free_run(F_on, x[k0 + 100], n_free, transient=1000)
     model_v = volts(traj)
     ok = np.all(np.isfinite(model_v))
-    model_rate = len(spikes(model_v)) / (len(model_v) * dt) if ok else float("nan")
-    seg = traj[: len(held), : x.shape[1]]
-    d_h = power_spectrum_distance(held, seg) if ok else float("nan")
-    d_st = state_space_divergence(held, seg, n_bins=30) if ok else float("nan")
-    d_h_all = power_spectrum_distance(x[k0 + 100 : k1], traj[: k1 - k0 - 100, : x.shape[1]])
-    nan = float("nan")
     st_d = spike_stats(data_step, dt)
     st_m = spike_stats(model_v, dt) if ok else dict.fromkeys(st_d)
     st_m = {k: nan if v is None else v for k, v in st_m.items()}
+    data_rate, model_rate = st_d["rate"], st_m["rate"]
+    held_rate = spike_stats(held_v, dt)["rate"]
+    seg = traj[: len(held), : x.shape[1]]
+    d_h = power_spectrum_distance(held, seg) if ok else nan
+    d_st = state_space_divergence(held, seg, n_bins=30) if ok else nan
+    d_h_all = power_spectrum_distance(x[k0 + 100 : k1], traj[: k1 - k0 - 100, : x.shape[1]])
     print(
         f"spike rate: recording {data_rate:.1f} Hz over the step ({held_rate:.1f} Hz in the "
         f"held-out part), model free run {model_rate:.1f} Hz "

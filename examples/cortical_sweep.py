@@ -151,15 +151,16 @@ def classify(rec: dict, rate_data: float | None = None) -> dict:
     }
 
 
+DATA_KEYS = ("rate_data", "peak_data", "ahp_data", "width_data")
+
+
 def misfit(rec: dict) -> float:
     """How far a snapshot is from the recording, in units of the tolerances above:
     :math:`|r/r_d - 1| / 0.15 + |V_p - V_{p,d}| / 5 + |V_{ahp} - V_{ahp,d}| / 5 +
     |w/w_d - 1| / 0.25` (rate, peak, AHP, half-width). A snapshot that matches rate and shape
     has each term at most 1; ``inf`` for snapshots that do not fire or lack a measure."""
     keys = ("rate", "peak", "ahp", "width")
-    if not classify(rec)["fires"] or any(rec.get(k) is None for k in keys):
-        return float("inf")
-    if any(rec.get(f"{k}_data") is None for k in keys):
+    if not classify(rec)["fires"] or any(rec.get(k) is None for k in keys + DATA_KEYS):
         return float("inf")
     return (
         abs(rec["rate"] / rec["rate_data"] - 1) / RATE_BAND

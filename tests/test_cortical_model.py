@@ -14,6 +14,7 @@ import json
 
 import numpy as np
 import pytest
+from _examples import example_module
 
 from plrnn_manifolds.models import example_names, example_path, load_model
 from plrnn_manifolds.orbits import find_orbits
@@ -22,7 +23,6 @@ from plrnn_manifolds.training.metrics import power_spectrum_distance
 
 # Must match SETTINGS in examples/cortical_neuron.py (the bundled model's preprocessing).
 SWEEP, DOWNSAMPLE, EMBED_DIM, DELAY, SKIP = 4, 2, 3, 3, 400
-THRESHOLD = -10.0  # mV
 # Measured: recording 43.3 Hz, model 29.5 Hz (-32 %); median spike peak +0.8 mV (recording
 # +5.0 mV); D_H against the held-out stretch 0.135.
 RATE_TOL = 0.4
@@ -53,21 +53,19 @@ def _volts(p, z):
     return p.scaler.inverse_transform(np.atleast_2d(z)[:, :1])[:, 0]
 
 
-def _spikes(v):
-    return np.where((v[1:] > THRESHOLD) & (v[:-1] <= THRESHOLD))[0] + 1
+# The example's own helpers: spike detection (upward crossings of -10 mV), free runs of a map
+# from an observation (unobserved units at 0), spike statistics, the saddle's unstable direction.
+CN = example_module("cortical_neuron")
+_spikes = CN.spikes
 
 
 def _free_run(F, x0, n, transient=1000):
-    z = np.zeros(F.M)
-    z[: len(x0)] = x0
-    return F.trajectory(z, n + transient)[transient:]
+    return CN.free_run(F, x0, n, transient=transient)
 
 
 def _unstable_branch_ends(F, p, saddle, n=5000):
     """Whether each side of the saddle's unstable direction ends firing."""
-    from _examples import example_module
-
-    z, u = saddle.points[0], example_module("cortical_neuron").unstable_direction(saddle)
+    z, u = saddle.points[0], CN.unstable_direction(saddle)
     ends = []
     for sgn in (1, -1):
         v = _volts(p, F.trajectory(z + sgn * 1e-3 * u, n)[-1000:])
@@ -203,9 +201,6 @@ def test_mmd_model_reproduces_rest_rate_and_spike_shape(sweep_data):
     recorded rate (within 5 %) with the recorded spike shape (median peak and
     after-hyperpolarisation within 5 mV, half-width within 25 %: the criterion of
     ``examples/cortical_sweep.py``); its spectrum matches the held-out stretch."""
-    from _examples import example_module
-
-    cn = example_module("cortical_neuron")
     p, dt, k0, k1 = sweep_data
     x = p.data
     F = load_model(example_path("cortical_neuron_alrnn_mmd"))
@@ -214,9 +209,9 @@ def test_mmd_model_reproduces_rest_rate_and_spike_shape(sweep_data):
     assert len(_spikes(v_rest)) == 0 and abs(np.median(v_rest) - v_rest_data) < 2.0
     held_start = len(x) - int(round(0.2 * len(x)))
     fire = x[k0 + 100 : held_start]  # the training part of the step
-    data = cn.spike_stats(_volts(p, fire), dt)
+    data = CN.spike_stats(_volts(p, fire), dt)
     traj = _free_run(F, fire[0], 4000)
-    model = cn.spike_stats(_volts(p, traj), dt)
+    model = CN.spike_stats(_volts(p, traj), dt)
     assert abs(model["rate"] / data["rate"] - 1) < 0.05
     assert abs(model["ahp"] - data["ahp"]) < 5.0
     assert abs(model["peak"] - data["peak"]) < 5.0
